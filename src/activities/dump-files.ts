@@ -1,0 +1,73 @@
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** A mydumper data file: `db.table.sql` or, with --rows, `db.table.00003.sql`. */
+export interface DataFile {
+  file: string;
+  table: string;
+  part: number;
+  bytes: number;
+}
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Splits a mydumper directory listing into base tables and data files for one database. */
+export function classifyDumpFiles(database: string, files: string[]): { tables: string[]; views: string[]; data: Array<Omit<DataFile, 'bytes'>> } {
+  const db = escapeRegExp(database);
+  const schema = new RegExp(`^${db}\\.(.+)-schema\\.sql$`);
+  const view = new RegExp(`^${db}\\.(.+)-schema-view\\.sql$`);
+  const data = new RegExp(`^${db}\\.(.+?)(?:\\.(\\d{5,}))?\\.sql$`);
+  const views = new Set<string>();
+  const schemas: string[] = [];
+  const dataFiles: Array<Omit<DataFile, 'bytes'>> = [];
+  for (const file of files) {
+    let m: RegExpExecArray | null;
+    if ((m = view.exec(file))) views.add(m[1]!);
+    else if ((m = schema.exec(file))) schemas.push(m[1]!);
+    else if (!file.includes('-schema') && (m = data.exec(file))) dataFiles.push({ file, table: m[1]!, part: Number(m[2] ?? 0) });
+  }
+  return { tables: schemas.filter((t) => !views.has(t)).sort(), views: [...views].sort(), data: dataFiles };
+}
+
+/** Lists a dump directory: its base tables, views and data files with their sizes. */
+export async function readDumpDirectory(dir: string, database: string): Promise<{ tables: string[]; views: string[]; data: DataFile[] }> {
+  const { tables, views, data } = classifyDumpFiles(database, await readdir(dir));
+  const sized = await Promise.all(data.map(async (d) => ({ ...d, bytes: (await stat(join(dir, d.file))).size })));
+  return { tables, views, data: sized };
+}
+
+/** Total size of the files in a directory (not recursive); missing files count as 0. */
+export async function directoryBytes(dir: string): Promise<number> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const sizes = await Promise.all(names.map((n) => stat(join(dir, n)).then((s) => s.size, () => 0)));
+  return sizes.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Counts the rows in one mydumper data file. mydumper writes each row on its own line starting
+ * with `(`, and escapes newlines inside values as `\n`, so "\n(" occurs once per row, exactly.
+ */
+export async function countRowsInDataFile(path: string): Promise<number> {
+  let rows = 0;
+  let previousEndedWithNewline = false;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    if (previousEndedWithNewline && chunk[0] === 0x28) rows++;
+    let i = chunk.indexOf('\n(');
+    while (i !== -1) {
+      rows++;
+      i = chunk.indexOf('\n(', i + 2);
+    }
+    previousEndedWithNewline = chunk[chunk.length - 1] === 0x0a;
+  }
+  return rows;
+}
+
+/** Row counts per base table as written in the dump: the copy's expected row counts. */
+export async function countDumpRows(dir: string, database: string): Promise<Map<string, number>> {
+  const { tables, data } = await readDumpDirectory(dir, database);
+  const counts = new Map<string, number>(tables.map((t) => [t, 0]));
+  const perFile = await Promise.all(data.map(async (d) => [d.table, await countRowsInDataFile(join(dir, d.file))] as const));
+  for (const [table, rows] of perFile) counts.set(table, (counts.get(table) ?? 0) + rows);
+  return counts;
+}

@@ -1,0 +1,16 @@
+import type { ActivityDeps } from './deps.ts';
+import { createDumperActivities } from './dumper.ts';
+import { createMysqlActivities } from './mysql.ts';
+import { createWebhookActivities } from './webhooks.ts';
+
+/** Every activity the worker registers, bound to the worker's long-lived clients. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createMysqlActivities(deps),
+    ...createDumperActivities(deps),
+    ...createWebhookActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export type { ActivityDeps };

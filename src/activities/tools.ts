@@ -1,0 +1,124 @@
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { ConnectionConfig } from '../config/schema.ts';
+import { resolvePassword } from '../config/credentials.ts';
+
+// Option files quote values in double quotes with backslash escapes (MySQL "Using Option Files").
+const optionValue = (v: string): string => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+/** The `[client]` option file body for a connection; mydumper, myloader and mysql all read it. */
+export function defaultsFileBody(name: string, conn: ConnectionConfig): string {
+  const lines = ['[client]', `user=${optionValue(conn.user)}`, `password=${optionValue(resolvePassword(name, conn))}`];
+  if (conn.socket) lines.push(`socket=${optionValue(conn.socket)}`);
+  else lines.push(`host=${optionValue(conn.host ?? '127.0.0.1')}`, `port=${conn.port ?? 3306}`);
+  if (conn.tls?.ca) lines.push(`ssl-ca=${optionValue(conn.tls.ca)}`);
+  if (conn.tls?.cert) lines.push(`ssl-cert=${optionValue(conn.tls.cert)}`);
+  if (conn.tls?.key) lines.push(`ssl-key=${optionValue(conn.tls.key)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Runs `fn` with a 0600 option file holding the connection's credentials, so passwords reach the
+ * tools without ever appearing on a command line; the file is removed whatever happens.
+ */
+export async function withDefaultsFile<T>(workDir: string, name: string, conn: ConnectionConfig, fn: (path: string) => Promise<T>): Promise<T> {
+  const dir = join(workDir, '.secrets');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  const path = join(dir, `${name}-${randomBytes(8).toString('hex')}.cnf`);
+  await writeFile(path, defaultsFileBody(name, conn), { mode: 0o600, flag: 'wx' });
+  try {
+    return await fn(path);
+  } finally {
+    await rm(path, { force: true });
+  }
+}
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Kills a tool left running by an earlier attempt whose worker died (the pid file outlives it),
+ * so a retry never races an orphaned mydumper or myloader over the same files or database.
+ */
+export async function killOrphanedTool(pidFile: string): Promise<void> {
+  const pid = Number(await readFile(pidFile, 'utf8').catch(() => ''));
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (/my(dumper|loader)/.test(cmdline)) {
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 50 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  }
+  await rm(pidFile, { force: true });
+}
+
+export interface ToolRun {
+  command: string;
+  args: string[];
+  pidFile: string;
+  signal: AbortSignal;
+  onLine?: (line: string) => void;
+}
+
+/** Runs a native tool with the activity's cancellation; returns its last output lines for errors. */
+export async function runTool({ command, args, pidFile, signal, onLine }: ToolRun): Promise<string[]> {
+  const tail: string[] = [];
+  const child = execa(command, args, {
+    cancelSignal: signal,
+    forceKillAfterDelay: 3000,
+    stdin: 'ignore',
+    buffer: false,
+    all: true,
+    env: { LC_ALL: 'C' },
+  });
+  if (child.pid) await writeFile(pidFile, String(child.pid));
+  let pending = '';
+  child.all?.on('data', (chunk: Buffer) => {
+    const lines = (pending + chunk.toString('utf8')).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      tail.push(line);
+      if (tail.length > 30) tail.shift();
+      onLine?.(line);
+    }
+  });
+  try {
+    await child;
+    return tail;
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    throw toolFailure(command, tail, error);
+  } finally {
+    await rm(pidFile, { force: true });
+  }
+}
+
+// Failures that no retry can fix: wrong credentials, a missing database, missing privileges.
+const PERMANENT = [
+  { pattern: /Access denied/i, type: 'AuthenticationFailed' },
+  { pattern: /Unknown database/i, type: 'DatabaseNotFound' },
+  { pattern: /command denied|privilege/i, type: 'PermissionDenied' },
+  { pattern: /ENOENT|not found/i, type: 'ToolMissing' },
+];
+
+/** Turns a tool's exit into a Temporal failure: permanent ones are non-retryable, the rest retried. */
+export function toolFailure(command: string, tail: string[], cause: unknown): Error {
+  const important = tail.filter((l) => /CRITICAL|ERROR|error|denied|Unknown/i.test(l)).slice(-5);
+  const detail = (important.length ? important : tail.slice(-5)).join(' | ').slice(0, 2000);
+  const exit = (cause as { exitCode?: number; code?: string }).exitCode ?? (cause as { code?: string }).code ?? 'unknown';
+  const message = `${command} failed (exit ${exit}): ${detail || (cause as Error).message}`;
+  const permanent = PERMANENT.find((p) => p.pattern.test(detail) || ((cause as { code?: string }).code === 'ENOENT' && p.type === 'ToolMissing'));
+  return permanent
+    ? ApplicationFailure.nonRetryable(message, permanent.type)
+    : ApplicationFailure.retryable(message, 'ToolFailed');
+}

@@ -1,0 +1,14 @@
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'mysql2/promise';
+import type { DbferryConfig } from '../config/schema.ts';
+import type { TokenStore } from '../control/tokens.ts';
+import type { RunStore } from '../control/runs.ts';
+
+/** What every API request may use; created once when the API starts. */
+export interface ApiDeps {
+  config: DbferryConfig;
+  temporal: Client;
+  controlPool: Pool;
+  tokens: TokenStore;
+  runs: RunStore;
+}

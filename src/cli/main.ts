@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+import { loadConfig } from '../config/load.ts';
+import { MysqlPools } from '../db/pools.ts';
+import { migrateControlSchema } from '../control/migrations.ts';
+import { TokenStore } from '../control/tokens.ts';
+import { parse, UsageError } from './args.ts';
+import { apiCommand, devCommand, workerCommand } from './stack.ts';
+import { cancelCommand, copyCommand, describeCliError, statusCommand } from './user-commands.ts';
+
+const USAGE = `usage: dbferry <command>
+
+  dev                         Temporal dev server (with Web UI) + worker + API, for development
+  worker                      run a worker
+  api                         run the HTTP API (tRPC under /trpc, REST under /api)
+  token create --user NAME    create an API token (printed once, last line)
+  copy --from CONN/DB --to CONN/DB [--threads N] [--recreate] [--follow] [--json]
+                              [--callback-url URL] [--idempotency-key KEY]
+  status ID [--follow] [--json]
+  cancel ID
+
+The config file is named by DBFERRY_CONFIG; user commands call the API at DBFERRY_URL
+(default http://127.0.0.1:8080) with DBFERRY_TOKEN.`;
+
+async function tokenCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'create') throw new UsageError('usage: dbferry token create --user NAME [--name LABEL]');
+  const { values } = parse(rest, { user: { type: 'string' }, name: { type: 'string', default: 'cli' } });
+  if (!values.user || !/^[A-Za-z0-9_.@-]{1,64}$/.test(values.user)) throw new UsageError('--user NAME is required (letters, digits, _ . @ -; at most 64)');
+  const config = loadConfig();
+  const pools = new MysqlPools(config);
+  try {
+    const pool = pools.get(config.control.connection);
+    await migrateControlSchema(pool, config.control.database);
+    const { token, user } = await new TokenStore(pool, config.control.database).create(values.user, values.name);
+    process.stdout.write(`Created token "${values.name}" for user ${user.name} (id ${user.id}). It is shown only once:\n${token}\n`);
+  } finally {
+    await pools.close();
+  }
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'dev': await devCommand(args); return 0;
+    case 'worker': await workerCommand(); return 0;
+    case 'api': await apiCommand(); return 0;
+    case 'token': return tokenCommand(args);
+    case 'copy': return copyCommand(args);
+    case 'status': return statusCommand(args);
+    case 'cancel': return cancelCommand(args);
+    case undefined: case 'help': case '--help': case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return command ? 0 : 2;
+    default:
+      throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`dbferry: ${describeCliError(error)}\n`);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  },
+);

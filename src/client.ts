@@ -1,0 +1,31 @@
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
+import { EventSource } from 'eventsource';
+import type { AppRouter } from './api/router.ts';
+
+export type { AppRouter } from './api/router.ts';
+export type { CopyView } from './api/copy-service.ts';
+
+/** A typed dbferry client for other services: `client.copies.start.mutate({...})`. */
+export function createDbferryClient({ url, token }: { url: string; token: string }) {
+  const base = `${url.replace(/\/$/, '')}/trpc`;
+  const authorization = `Bearer ${token}`;
+  return createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        // Server-sent events; the eventsource package lets us send the bearer header on Node.
+        true: httpSubscriptionLink({
+          url: base,
+          EventSource,
+          eventSourceOptions: () => ({
+            fetch: (input: string | URL | Request, init?: RequestInit) =>
+              fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization } }),
+          }),
+        }),
+        false: httpBatchLink({ url: base, headers: { authorization } }),
+      }),
+    ],
+  });
+}
+
+export type DbferryClient = ReturnType<typeof createDbferryClient>;

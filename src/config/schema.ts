@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { connectionName, databaseName } from '../shared/names.ts';
+
+/** One MySQL/MariaDB server dbferry may read from, and write to only when `allowWrite` says so. */
+export const connectionSchema = z
+  .object({
+    host: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    socket: z.string().min(1).optional(),
+    user: z.string().min(1).max(80),
+    passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+    passwordFile: z.string().min(1).optional(),
+    flavor: z.enum(['mariadb', 'mysql']).default('mariadb'),
+    allowWrite: z.boolean().default(false),
+    tls: z
+      .object({
+        ca: z.string().optional(),
+        cert: z.string().optional(),
+        key: z.string().optional(),
+        rejectUnauthorized: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (!c.host && !c.socket) ctx.addIssue({ code: 'custom', path: ['host'], message: 'either host or socket is required' });
+    if (c.host && c.socket) ctx.addIssue({ code: 'custom', path: ['socket'], message: 'give host or socket, not both' });
+    if (c.passwordEnv && c.passwordFile) ctx.addIssue({ code: 'custom', path: ['passwordFile'], message: 'give passwordEnv or passwordFile, not both' });
+  });
+
+export const configSchema = z
+  .object({
+    connections: z
+      .record(connectionName, connectionSchema)
+      .refine((c) => Object.keys(c).length > 0, 'at least one connection is required'),
+    control: z
+      .object({
+        connection: connectionName,
+        database: databaseName.default('dbferry_control'),
+      })
+      .strict(),
+    workDir: z.string().min(1).default('.dbferry/work'),
+    taskQueue: z.string().min(1).max(200).default('dbferry'),
+    api: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8080 }),
+    webhooks: z
+      .object({
+        allowPrivateNetworks: z.boolean().default(false),
+        timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+      })
+      .strict()
+      .default({ allowPrivateNetworks: false, timeoutMs: 10_000 }),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    if (!cfg.connections[cfg.control.connection]) {
+      ctx.addIssue({ code: 'custom', path: ['control', 'connection'], message: `no connection named "${cfg.control.connection}"` });
+    }
+  });
+
+export type ConnectionConfig = z.infer<typeof connectionSchema>;
+export type DbferryConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,43 @@
+import type { DbferryConfig } from '../config/schema.ts';
+import type { DatabaseRef } from './copy.ts';
+
+export interface RequestProblem {
+  field: string;
+  message: string;
+  kind: 'invalid' | 'forbidden';
+}
+
+const serverOf = (config: DbferryConfig, name: string): string => {
+  const c = config.connections[name];
+  return c ? `${c.socket ?? ''}|${c.host ?? ''}|${c.port ?? 3306}` : `?${name}`;
+};
+
+/** True when two refs name the same database on the same server (possibly through two connections). */
+export function sameDatabase(config: DbferryConfig, a: DatabaseRef, b: DatabaseRef): boolean {
+  return a.database === b.database && (a.connection === b.connection || serverOf(config, a.connection) === serverOf(config, b.connection));
+}
+
+/**
+ * The checks a copy request must pass before anything runs: connections exist, the destination
+ * allows writes, it is not dbferry's control schema and not the source itself.
+ */
+export function findCopyRequestProblem(config: DbferryConfig, req: { source: DatabaseRef; destination: DatabaseRef }): RequestProblem | null {
+  for (const field of ['source', 'destination'] as const) {
+    const name = req[field].connection;
+    if (!config.connections[name]) return { field: `${field}.connection`, message: `no connection named "${name}"`, kind: 'invalid' };
+  }
+  if (!config.connections[req.destination.connection]!.allowWrite) {
+    return {
+      field: 'destination.connection',
+      message: `connection "${req.destination.connection}" does not allow writes (allowWrite is not set in the config)`,
+      kind: 'forbidden',
+    };
+  }
+  if (sameDatabase(config, req.destination, config.control)) {
+    return { field: 'destination.database', message: `"${req.destination.database}" is dbferry's control schema and is never a valid destination`, kind: 'forbidden' };
+  }
+  if (sameDatabase(config, req.source, req.destination)) {
+    return { field: 'destination', message: 'source and destination are the same database', kind: 'invalid' };
+  }
+  return null;
+}

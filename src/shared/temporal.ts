@@ -1,0 +1,12 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/** dbferry's custom search attributes, registered on the dev server by setup and by `dbferry dev`. */
+export const searchAttributes = {
+  kind: defineSearchAttributeKey('DbferryKind', SearchAttributeType.KEYWORD),
+  source: defineSearchAttributeKey('DbferrySource', SearchAttributeType.KEYWORD),
+  destination: defineSearchAttributeKey('DbferryDestination', SearchAttributeType.KEYWORD),
+  requestedBy: defineSearchAttributeKey('DbferryRequestedBy', SearchAttributeType.KEYWORD),
+} as const;
+
+/** `NAME=Keyword` pairs for `temporal server start-dev --search-attribute`. */
+export const searchAttributeFlags = Object.values(searchAttributes).map((k) => `${k.name}=Keyword`);

@@ -1,0 +1,45 @@
+import { fileURLToPath } from 'node:url';
+import { mkdir } from 'node:fs/promises';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { DbferryConfig } from './config/schema.ts';
+import type { DbferryEnv } from './config/env.ts';
+import { MysqlPools } from './db/pools.ts';
+import { createActivities } from './activities/index.ts';
+
+export interface WorkerHandle {
+  worker: Worker;
+  /** Resolves when the worker has stopped; rejects if it crashed. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a worker on the configured task queue. Long-lived clients (MySQL pools, the Temporal
+ * connection) are created once here, handed to activities, and closed when the worker stops.
+ */
+export async function startWorker(config: DbferryConfig, env: DbferryEnv): Promise<WorkerHandle> {
+  await mkdir(config.workDir, { recursive: true, mode: 0o700 });
+  const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+  const pools = new MysqlPools(config);
+  const worker = await Worker.create({
+    connection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: config.taskQueue,
+    workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)),
+    activities: createActivities({ config, pools, webhookSecret: env.DBFERRY_WEBHOOK_SECRET }),
+    // Give running tools time to see the cancellation and exit before the process goes.
+    shutdownGraceTime: '10 seconds',
+  });
+  const done = worker.run().finally(async () => {
+    await pools.close();
+    await connection.close();
+  });
+  return {
+    worker,
+    done,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}

@@ -1,0 +1,115 @@
+import { CancellationScope, isCancellation, proxyActivities, setHandler, upsertMemo, log } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.ts';
+import { copyPhaseRange, type CopyPhase, type CopyState, type CopyStatus, type CopyWorkflowInput } from '../shared/copy.ts';
+import { cancelCopySignal, copyProgressSignal, getCopyStatusQuery } from '../shared/copy-messages.ts';
+import { describeFailure, failureType } from './failures.ts';
+import { sendWebhook } from './notify.ts';
+
+// Quick catalogue checks: a few retries for a flaky connection, never for a refused request.
+const { validateCopy, verifyCopy } = proxyActivities<Activities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+// The tools: long, heartbeating every second, so a dead worker is noticed within 20 s and retried.
+const { dumpDatabase, loadDump } = proxyActivities<Activities>({
+  startToCloseTimeout: '48 hours',
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 3 },
+});
+// Cleanup must happen: many attempts, short each.
+const { removeDumpDirectory, dropCopyDestination } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
+});
+
+/**
+ * Copies one database into another: validate, dump with mydumper, load with myloader, verify the
+ * row counts, and always clean up. A failed or cancelled copy drops what it created.
+ */
+export async function copyDatabase(input: CopyWorkflowInput): Promise<CopyState> {
+  const state: CopyState = {
+    id: input.copyId, status: 'queued', phase: 'queued', progress: 0,
+    startedAt: null, finishedAt: null, lastError: null, updatedAt: null, tables: [],
+  };
+  const publish = (): void => {
+    state.updatedAt = new Date().toISOString();
+    upsertMemo({ state: { ...state } });
+  };
+  const setPhase = (phase: CopyPhase, progress?: number): void => {
+    state.phase = phase;
+    if (progress !== undefined && progress > state.progress) state.progress = progress;
+    publish();
+  };
+  const notify = (status: CopyStatus): Promise<void> =>
+    sendWebhook(input.callbackUrl, input.copyId, status, {
+      id: input.copyId, status, started_at: state.startedAt, finished_at: state.finishedAt, error: state.lastError,
+    });
+
+  const work = new CancellationScope();
+  setHandler(getCopyStatusQuery, () => state);
+  setHandler(cancelCopySignal, () => work.cancel());
+  setHandler(copyProgressSignal, ({ phase, fraction }) => {
+    if (state.phase !== phase) return; // a late report from a finished phase
+    const [low, high] = copyPhaseRange[phase];
+    const progress = Math.min(high, Math.floor(low + (high - low) * fraction));
+    if (progress > state.progress) {
+      state.progress = progress;
+      publish();
+    }
+  });
+
+  let destinationExisted = true;
+  let destinationTouched = false;
+  try {
+    await work.run(async () => {
+      state.status = 'running';
+      state.startedAt = new Date().toISOString();
+      setPhase('validating');
+      await notify('running');
+      ({ destinationExists: destinationExisted } = await validateCopy(input));
+
+      setPhase('dumping', copyPhaseRange.dumping[0]);
+      let dump = await dumpDatabase({ copyId: input.copyId, source: input.source, threads: input.threads });
+
+      setPhase('loading', copyPhaseRange.loading[0]);
+      destinationTouched = true;
+      const load = () => loadDump({
+        copyId: input.copyId, sourceDatabase: input.source.database, destination: input.destination,
+        threads: input.threads, dumpDir: dump.dumpDir, dropDestinationFirst: input.recreateDestination || !destinationExisted,
+      });
+      try {
+        await load();
+      } catch (error) {
+        // The dump lived on a worker that is gone: dump again wherever we are now, then load.
+        if (failureType(error) !== 'DumpMissing') throw error;
+        log.warn('dump directory missing on this worker; dumping again', { copyId: input.copyId });
+        state.phase = 'dumping';
+        dump = await dumpDatabase({ copyId: input.copyId, source: input.source, threads: input.threads });
+        state.phase = 'loading';
+        await load();
+      }
+
+      setPhase('verifying', copyPhaseRange.verifying[0]);
+      state.tables = await verifyCopy({ destination: input.destination, expected: dump.tables });
+    });
+    state.status = 'succeeded';
+    state.progress = 100;
+  } catch (error) {
+    state.status = isCancellation(error) ? 'cancelled' : 'failed';
+    state.lastError = isCancellation(error) ? 'cancelled by request' : describeFailure(error);
+  }
+
+  // Cleanup runs whatever happened, and cannot itself be cancelled.
+  await CancellationScope.nonCancellable(async () => {
+    setPhase('cleaning-up');
+    if (state.status !== 'succeeded' && destinationTouched) {
+      await dropCopyDestination({ destination: input.destination, dropDatabase: input.recreateDestination || !destinationExisted });
+    }
+    await removeDumpDirectory({ copyId: input.copyId });
+    state.finishedAt = new Date().toISOString();
+    setPhase('done');
+    await notify(state.status);
+  });
+  return state;
+}
