@@ -7,7 +7,7 @@ import { copyProgressSignal } from '../shared/copy-messages.ts';
 import type { ActivityDeps } from './deps.ts';
 import { countDumpRows, directoryBytes, readDumpDirectory, type DataFile } from './dump-files.ts';
 import { killOrphanedTool, runTool, withDefaultsFile } from './tools.ts';
-import { estimateDatabaseBytes } from './mysql.ts';
+import { charsetName, databaseCharset, estimateDatabaseBytes } from './mysql.ts';
 
 export interface DumpDatabaseInput {
   copyId: string;
@@ -17,6 +17,9 @@ export interface DumpDatabaseInput {
 export interface DumpDatabaseOutput {
   dumpDir: string;
   bytes: number;
+  /** The source database's default character set and collation, for creating the destination. */
+  charset: string;
+  collation: string;
   /** Rows per base table, counted in the dump files (the consistent snapshot). */
   tables: Array<{ table: string; rows: number }>;
 }
@@ -28,6 +31,8 @@ export interface LoadDumpInput {
   dumpDir: string;
   /** Drop the destination database first (recreate, or a retry cleaning up its own half-load). */
   dropDestinationFirst: boolean;
+  charset: string;
+  collation: string;
 }
 
 // mydumper flags shared with the benchmark's raw run so both do the same work.
@@ -64,7 +69,9 @@ export function createDumperActivities(deps: ActivityDeps) {
       await killOrphanedTool(pidFile(copyId, 'mydumper'));
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      const expectedBytes = Math.max(1, await estimateDatabaseBytes(deps.pools.get(source.connection), source.database));
+      const sourcePool = deps.pools.get(source.connection);
+      const expectedBytes = Math.max(1, await estimateDatabaseBytes(sourcePool, source.database));
+      const { charset, collation } = await databaseCharset(sourcePool, source.database);
       const report = progressReporter('dumping');
       report(0);
       // The dump is text and usually a little smaller than the InnoDB pages it came from.
@@ -88,6 +95,8 @@ export function createDumperActivities(deps: ActivityDeps) {
       return {
         dumpDir: dir,
         bytes: await directoryBytes(dir),
+        charset,
+        collation,
         tables: [...counts].map(([table, rows]) => ({ table, rows })),
       };
     },
@@ -108,6 +117,8 @@ export function createDumperActivities(deps: ActivityDeps) {
       if (input.dropDestinationFirst || retrying) {
         await pool.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(destination.database)}`);
       }
+      // myloader 0.10 creates a missing database with the server default; keep the source's instead.
+      await pool.query(`CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(destination.database)} CHARACTER SET ${charsetName(input.charset)} COLLATE ${charsetName(input.collation)}`);
       const { data } = await readDumpDirectory(dumpDir, input.sourceDatabase);
       const tracker = loadTracker(data);
       const report = progressReporter('loading');

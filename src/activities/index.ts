@@ -1,6 +1,7 @@
 import type { ActivityDeps } from './deps.ts';
 import { createDumperActivities } from './dumper.ts';
 import { createMysqlActivities } from './mysql.ts';
+import { createSchemaObjectActivities } from './schema-objects.ts';
 import { createWebhookActivities } from './webhooks.ts';
 
 /** Every activity the worker registers, bound to the worker's long-lived clients. */
@@ -8,6 +9,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createMysqlActivities(deps),
     ...createDumperActivities(deps),
+    ...createSchemaObjectActivities(deps),
     ...createWebhookActivities(deps),
   };
 }

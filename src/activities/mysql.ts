@@ -24,6 +24,22 @@ export async function estimateDatabaseBytes(pool: Pool, database: string): Promi
   return Number(rows[0]?.bytes ?? 0);
 }
 
+/** A database's default character set and collation. */
+export async function databaseCharset(pool: Pool, database: string): Promise<{ charset: string; collation: string }> {
+  const [rows] = await pool.query<RowDataPacket[]>(
+    'SELECT DEFAULT_CHARACTER_SET_NAME AS charset, DEFAULT_COLLATION_NAME AS collation FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+    [database],
+  );
+  if (!rows[0]) throw ApplicationFailure.nonRetryable(`database "${database}" does not exist`, 'DatabaseNotFound');
+  return { charset: String(rows[0].charset), collation: String(rows[0].collation) };
+}
+
+/** Charset and collation names go into DDL unquoted, so they are held to their alphabet. */
+export function charsetName(name: string): string {
+  if (!/^[A-Za-z0-9_]{1,64}$/.test(name)) throw ApplicationFailure.nonRetryable(`unexpected character set name ${JSON.stringify(name)}`, 'InvalidRequest');
+  return name;
+}
+
 async function databaseExists(pool: Pool, database: string): Promise<boolean> {
   const [rows] = await pool.query<RowDataPacket[]>('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [database]);
   return rows.length > 0;

@@ -6,7 +6,7 @@ import { describeFailure, failureType } from './failures.ts';
 import { sendWebhook } from './notify.ts';
 
 // Quick catalogue checks: a few retries for a flaky connection, never for a refused request.
-const { validateCopy, verifyCopy } = proxyActivities<Activities>({
+const { validateCopy, verifyCopy, recreateSchemaObjects } = proxyActivities<Activities>({
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 5 },
@@ -77,6 +77,7 @@ export async function copyDatabase(input: CopyWorkflowInput): Promise<CopyState>
       const load = () => loadDump({
         copyId: input.copyId, sourceDatabase: input.source.database, destination: input.destination,
         threads: input.threads, dumpDir: dump.dumpDir, dropDestinationFirst: input.recreateDestination || !destinationExisted,
+        charset: dump.charset, collation: dump.collation,
       });
       try {
         await load();
@@ -89,6 +90,8 @@ export async function copyDatabase(input: CopyWorkflowInput): Promise<CopyState>
         state.phase = 'loading';
         await load();
       }
+
+      await recreateSchemaObjects({ source: input.source, destination: input.destination });
 
       setPhase('verifying', copyPhaseRange.verifying[0]);
       state.tables = await verifyCopy({ destination: input.destination, expected: dump.tables });

@@ -3,7 +3,8 @@
 // Deliberately absent, because no SQL-text dump (mydumper or mysqldump) can copy them on MariaDB:
 // FLOAT values needing more than 6 significant digits (the server prints FLOAT as %g, e.g. 16777216
 // comes back as 16777200), and 4-byte characters in ENUM/SET members or comments (SHOW CREATE TABLE
-// renders them as '?', so the copy's ENUM differs and values load as ''). See test/integration/harness.test.ts.
+// renders them as '?', so the copy's ENUM differs and values load as ''). Pinned by a test in
+// test/integration/harness.test.ts.
 import type { Connection } from 'mysql2/promise';
 import { rootConnection } from './mysql.ts';
 

@@ -1,0 +1,129 @@
+import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../../src/config/load.ts';
+import type { DbferryEnv } from '../../src/config/env.ts';
+import { startWorker, type WorkerHandle } from '../../src/worker.ts';
+import { startApi, type ApiHandle } from '../../src/api/server.ts';
+import { createDbferryClient, type DbferryClient } from '../../src/client.ts';
+import { rootConnection } from './mysql.ts';
+
+export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
+/** The password of the `guarded` connection's MySQL user: it must never leak anywhere. */
+export const GUARDED_PASSWORD = `pw-${randomBytes(12).toString('hex')}-never-leak`;
+export const GUARDED_USER = 'dbferry_t_guarded';
+
+export interface TestUser {
+  name: string;
+  token: string;
+  client: DbferryClient;
+}
+
+export interface TestStack {
+  configPath: string;
+  config: ReturnType<typeof loadConfig>;
+  env: DbferryEnv;
+  api: ApiHandle;
+  worker: WorkerHandle | null;
+  temporal: Client;
+  alice: TestUser;
+  bob: TestUser;
+  /** fetch against the API with an optional bearer token. */
+  http(path: string, init?: RequestInit & { token?: string | null }): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+/** A MySQL user with a real password, so tests can prove the password never leaks. */
+async function ensureGuardedUser(): Promise<void> {
+  const conn = await rootConnection();
+  try {
+    for (const host of ['127.0.0.1', 'localhost']) {
+      await conn.query(`CREATE USER IF NOT EXISTS '${GUARDED_USER}'@'${host}' IDENTIFIED BY '${GUARDED_PASSWORD}'`);
+      await conn.query(`ALTER USER '${GUARDED_USER}'@'${host}' IDENTIFIED BY '${GUARDED_PASSWORD}'`);
+      await conn.query(`GRANT ALL PRIVILEGES ON *.* TO '${GUARDED_USER}'@'${host}'`);
+    }
+  } finally {
+    await conn.end();
+  }
+}
+
+/**
+ * Writes a config file for this test file (own control schema, task queue and work dir) and
+ * starts the real API and, unless `worker: false`, a real worker, against the shared Temporal.
+ */
+export async function startTestStack(opts: { worker?: boolean; taskQueue?: string } = {}): Promise<TestStack> {
+  await ensureGuardedUser();
+  const dir = await mkdtemp(join(tmpdir(), 'dbferry-test-'));
+  const suffix = randomBytes(4).toString('hex');
+  const config = {
+    connections: {
+      local: { host: '127.0.0.1', port: 3306, user: 'root', flavor: 'mariadb', allowWrite: true },
+      readonly: { host: '127.0.0.1', port: 3306, user: 'root', flavor: 'mariadb' },
+      guarded: { host: '127.0.0.1', port: 3306, user: GUARDED_USER, passwordEnv: 'DBFERRY_T_GUARDED_PASSWORD', flavor: 'mariadb', allowWrite: true },
+    },
+    control: { connection: 'local', database: `t_control_${suffix}` },
+    workDir: join(dir, 'work'),
+    taskQueue: opts.taskQueue ?? `dbferry-test-${suffix}`,
+    api: { host: '127.0.0.1', port: 0 },
+    webhooks: { allowPrivateNetworks: true },
+  };
+  const configPath = join(dir, 'dbferry.json');
+  await writeFile(configPath, JSON.stringify(config, null, 2));
+  process.env.DBFERRY_T_GUARDED_PASSWORD = GUARDED_PASSWORD;
+  const loaded = loadConfig(configPath);
+  const env: DbferryEnv = { TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: 'default', DBFERRY_WEBHOOK_SECRET: WEBHOOK_SECRET };
+  const api = await startApi(loaded, env);
+  const worker = opts.worker === false ? null : await startWorker(loaded, env);
+  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection });
+  const user = async (name: string): Promise<TestUser> => {
+    const { token } = await api.deps.tokens.create(name);
+    return { name, token, client: createDbferryClient({ url: api.url, token }) };
+  };
+  const alice = await user('alice');
+  const bob = await user('bob');
+  return {
+    configPath, config: loaded, env, api, worker, temporal, alice, bob,
+    http(path, init = {}) {
+      const { token, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      if (token) headers.set('authorization', `Bearer ${token}`);
+      if (rest.body && !headers.has('content-type')) headers.set('content-type', 'application/json');
+      return fetch(`${api.url}${path}`, { ...rest, headers });
+    },
+    async stop() {
+      await worker?.stop();
+      await api.close();
+      await connection.close();
+      const conn = await rootConnection();
+      await conn.query(`DROP DATABASE IF EXISTS \`${config.control.database}\``).finally(() => conn.end());
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls a copy through the typed client until it reaches a final status. */
+export async function waitForCopy(client: DbferryClient, id: string, timeoutMs = 150_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const view = await client.copies.get.query({ id });
+    if (['succeeded', 'failed', 'cancelled'].includes(view.status)) return view;
+    if (Date.now() > deadline) throw new Error(`copy ${id} still ${view.status}/${view.phase} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Polls until `predicate` holds for the copy (e.g. it reached the load phase). */
+export async function waitForPhase(client: DbferryClient, id: string, phase: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const view = await client.copies.get.query({ id });
+    if (view.phase === phase) return view;
+    if (['succeeded', 'failed', 'cancelled'].includes(view.status)) throw new Error(`copy ${id} ended ${view.status} before phase ${phase}: ${view.lastError}`);
+    if (Date.now() > deadline) throw new Error(`copy ${id} did not reach phase ${phase} (now ${view.phase})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
