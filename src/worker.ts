@@ -29,6 +29,9 @@ export async function startWorker(config: DbferryConfig, env: DbferryEnv): Promi
     activities: createActivities({ config, pools, webhookSecret: env.DBFERRY_WEBHOOK_SECRET }),
     // Give running tools time to see the cancellation and exit before the process goes.
     shutdownGraceTime: '10 seconds',
+    // Heartbeats carry cancellation back to the activity: send them every second, not every 16 s.
+    maxHeartbeatThrottleInterval: '1 second',
+    defaultHeartbeatThrottleInterval: '1 second',
   });
   const done = worker.run().finally(async () => {
     await pools.close();

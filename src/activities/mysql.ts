@@ -12,7 +12,8 @@ export interface ValidateCopyInput {
   recreateDestination: boolean;
 }
 export interface ValidateCopyOutput {
-  destinationExists: boolean;
+  /** The destination's character set when it already existed (empty), so cleanup can restore it as it was. */
+  existingDestination: { charset: string; collation: string } | null;
 }
 
 /** Approximate on-disk size of a database, for progress estimates only. */
@@ -84,13 +85,14 @@ export function createMysqlActivities(deps: ActivityDeps) {
       }
       const destination = pool(input.destination.connection);
       const destinationExists = await databaseExists(destination, input.destination.database);
-      if (destinationExists && !input.recreateDestination && (await objectCount(destination, input.destination.database)) > 0) {
+      if (!destinationExists || input.recreateDestination) return { existingDestination: null };
+      if ((await objectCount(destination, input.destination.database)) > 0) {
         throw refuse(
           `destination database "${input.destination.database}" already has tables; pass recreateDestination: true to drop and recreate it`,
           'DestinationNotEmpty',
         );
       }
-      return { destinationExists };
+      return { existingDestination: await databaseCharset(destination, input.destination.database) };
     },
 
     /** Compares the destination's row counts with the rows the dump holds, table by table. */
@@ -122,17 +124,15 @@ export function createMysqlActivities(deps: ActivityDeps) {
       return counts;
     },
 
-    /** Undoes a failed or cancelled copy: drops the database it created, or empties the one it filled. */
-    async dropCopyDestination({ destination, dropDatabase }: { destination: DatabaseRef; dropDatabase: boolean }): Promise<void> {
+    /**
+     * Undoes a failed or cancelled copy: drops the database it created, or, when the destination
+     * existed empty before, puts back an empty database with its original character set.
+     */
+    async dropCopyDestination({ destination, restoreEmpty }: { destination: DatabaseRef; restoreEmpty: { charset: string; collation: string } | null }): Promise<void> {
       const db = pool(destination.connection);
       const name = quoteIdentifier(destination.database);
-      if (dropDatabase) {
-        await db.query(`DROP DATABASE IF EXISTS ${name}`);
-        return;
-      }
-      // The database existed and was empty before the copy: everything in it now is the copy's.
       await db.query(`DROP DATABASE IF EXISTS ${name}`);
-      await db.query(`CREATE DATABASE ${name}`);
+      if (restoreEmpty) await db.query(`CREATE DATABASE ${name} CHARACTER SET ${charsetName(restoreEmpty.charset)} COLLATE ${charsetName(restoreEmpty.collation)}`);
     },
   };
 }

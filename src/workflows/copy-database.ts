@@ -1,4 +1,4 @@
-import { CancellationScope, isCancellation, proxyActivities, setHandler, upsertMemo, log } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler, upsertMemo, log } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import { copyPhaseRange, type CopyPhase, type CopyState, type CopyStatus, type CopyWorkflowInput } from '../shared/copy.ts';
 import { cancelCopySignal, copyProgressSignal, getCopyStatusQuery } from '../shared/copy-messages.ts';
@@ -12,9 +12,11 @@ const { validateCopy, verifyCopy, recreateSchemaObjects } = proxyActivities<Acti
   retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
 // The tools: long, heartbeating every second, so a dead worker is noticed within 20 s and retried.
+// On cancel the workflow waits until the tool is really dead before it cleans up behind it.
 const { dumpDatabase, loadDump } = proxyActivities<Activities>({
   startToCloseTimeout: '48 hours',
   heartbeatTimeout: '20 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 3 },
 });
 // Cleanup must happen: many attempts, short each.
@@ -59,15 +61,17 @@ export async function copyDatabase(input: CopyWorkflowInput): Promise<CopyState>
     }
   });
 
-  let destinationExisted = true;
+  let existingDestination: { charset: string; collation: string } | null = null;
   let destinationTouched = false;
+  let outcome: CopyStatus = 'failed';
+  let cancellation: unknown = null;
   try {
     await work.run(async () => {
       state.status = 'running';
       state.startedAt = new Date().toISOString();
       setPhase('validating');
       await notify('running');
-      ({ destinationExists: destinationExisted } = await validateCopy(input));
+      ({ existingDestination } = await validateCopy(input));
 
       setPhase('dumping', copyPhaseRange.dumping[0]);
       let dump = await dumpDatabase({ copyId: input.copyId, source: input.source, threads: input.threads });
@@ -76,8 +80,8 @@ export async function copyDatabase(input: CopyWorkflowInput): Promise<CopyState>
       destinationTouched = true;
       const load = () => loadDump({
         copyId: input.copyId, sourceDatabase: input.source.database, destination: input.destination,
-        threads: input.threads, dumpDir: dump.dumpDir, dropDestinationFirst: input.recreateDestination || !destinationExisted,
-        charset: dump.charset, collation: dump.collation,
+        threads: input.threads, dumpDir: dump.dumpDir, dropDestinationFirst: existingDestination === null,
+        charset: existingDestination?.charset ?? dump.charset, collation: existingDestination?.collation ?? dump.collation,
       });
       try {
         await load();
@@ -96,23 +100,29 @@ export async function copyDatabase(input: CopyWorkflowInput): Promise<CopyState>
       setPhase('verifying', copyPhaseRange.verifying[0]);
       state.tables = await verifyCopy({ destination: input.destination, expected: dump.tables });
     });
-    state.status = 'succeeded';
-    state.progress = 100;
+    outcome = 'succeeded';
   } catch (error) {
-    state.status = isCancellation(error) ? 'cancelled' : 'failed';
+    outcome = isCancellation(error) ? 'cancelled' : 'failed';
+    if (isCancellation(error)) cancellation = error;
     state.lastError = isCancellation(error) ? 'cancelled by request' : describeFailure(error);
   }
 
-  // Cleanup runs whatever happened, and cannot itself be cancelled.
+  // Cleanup runs whatever happened and cannot itself be cancelled; the final status is shown only
+  // once it is done, so a caller who sees `cancelled` or `failed` knows nothing is left behind.
   await CancellationScope.nonCancellable(async () => {
     setPhase('cleaning-up');
-    if (state.status !== 'succeeded' && destinationTouched) {
-      await dropCopyDestination({ destination: input.destination, dropDatabase: input.recreateDestination || !destinationExisted });
+    if (outcome !== 'succeeded' && destinationTouched) {
+      await dropCopyDestination({ destination: input.destination, restoreEmpty: existingDestination });
     }
     await removeDumpDirectory({ copyId: input.copyId });
+    state.status = outcome;
+    if (outcome === 'succeeded') state.progress = 100;
     state.finishedAt = new Date().toISOString();
     setPhase('done');
     await notify(state.status);
   });
+  // The Web UI and `temporal workflow list` show the same outcome as the API.
+  if (cancellation) throw cancellation;
+  if (outcome === 'failed') throw ApplicationFailure.nonRetryable(state.lastError ?? 'copy failed', 'CopyFailed');
   return state;
 }
