@@ -94,6 +94,8 @@ interface DbferryResult {
   workflow_tasks: number;
   memo_upserts: number;
   history_events: number;
+  /** POST → the workflow's completion event: dbferry_s without the poller's granularity. */
+  workflow_s: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -282,6 +284,7 @@ async function historyBreakdown(stack: Stack, workflowId: string, postEpoch: num
     workflow_tasks: events.filter((e) => e.workflowTaskCompletedEventAttributes).length,
     memo_upserts: events.filter((e) => e.workflowPropertiesModifiedEventAttributes).length,
     history_events: events.length,
+    workflow_s: (at(completed) - postEpoch) / 1000,
   };
 }
 
@@ -291,7 +294,7 @@ async function createTinySource(conn: mysql.Connection): Promise<string[]> {
   await dropDatabase(conn, TINY_SRC);
   await conn.query(`CREATE DATABASE ${id(TINY_SRC)} ${SOURCE_CHARSET}`);
   await conn.query(`CREATE TABLE ${id(TINY_SRC)}.t (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB`);
-  await conn.query(`INSERT INTO ${id(TINY_SRC)}.t SELECT seq, CONCAT('v', seq) FROM seq_1_to_100`);
+  await conn.query(`INSERT INTO ${id(TINY_SRC)}.t SELECT seq, CONCAT('v', seq) FROM ${id(TINY_SRC)}.seq_1_to_100`);
   return ['t'];
 }
 
@@ -345,7 +348,7 @@ async function main(): Promise<void> {
     const settled: number[] = [];
     const before = async (label: string, dst: string) => {
       await dropDatabase(conn, dst);
-      settled.push(round(await settle(conn), 1));
+      settled.push(round(await settle(conn, 60), 1));
       const n = await busySessions(conn);
       busy.push(n);
       if (n > 0) note(`warning: ${n} other session(s) running statements on the server before ${label}`);
@@ -426,6 +429,7 @@ async function main(): Promise<void> {
       myloader_s: round(myloader_s),
       raw_s: round(raw_s),
       dbferry_s: round(dbferry_s),
+      dbferry_workflow_s: round(median(ferries.map((d) => d.workflow_s))),
       ratio: round(dbferry_s / raw_s, 3),
       vs_mysqldump: mysqldump_s === null ? null : round(dbferry_s / mysqldump_s, 3),
       progress_monotonic,
@@ -434,6 +438,7 @@ async function main(): Promise<void> {
       runs: {
         raw: raws.map((r) => ({ mydumper_s: round(r.mydumper_s), myloader_s: round(r.myloader_s), raw_s: round(r.raw_s) })),
         dbferry_s: ferries.map((d) => round(d.dbferry_s)),
+        dbferry_workflow_s: ferries.map((d) => round(d.workflow_s)),
       },
       dbferry_breakdown: medianRun.breakdown,
       dbferry_phases_seen: medianRun.phases_seen,

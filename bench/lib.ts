@@ -121,7 +121,7 @@ export async function settle(conn: mysql.Connection, timeoutS = 120): Promise<nu
     const dirty = v.Innodb_buffer_pool_pages_dirty ?? 0;
     const total = v.Innodb_buffer_pool_pages_total ?? 1;
     const waited = (performance.now() - started) / 1000;
-    if (dirty <= total * 0.01 || waited > timeoutS) return waited;
+    if (dirty <= total * 0.02 || waited > timeoutS) return waited;
     await sleep(500);
   }
 }

@@ -43,7 +43,7 @@ if [[ -n "${TEMPORAL_CLI:-}" && -x "${TEMPORAL_CLI}" ]]; then
   temporal_bin="$TEMPORAL_CLI"
   log "using TEMPORAL_CLI=$temporal_bin"
 else
-  have go || { log "go is required to build the Temporal CLI but is not on PATH"; exit 1; }
+  have go || { log "go is required to build the Temporal CLI but is not on PATH" >&2; exit 1; }
   gobin="$(go env GOPATH)/bin"
   temporal_bin="$gobin/temporal"
   if [[ -x "$temporal_bin" ]]; then
@@ -60,11 +60,11 @@ else
         "github.com/temporalio/cli/cmd/temporal@$v" >"$out" 2>&1; then
         built="$v"; rm -f "$out"; break
       fi
-      log "building temporal@$v failed:"
+      log "building temporal@$v failed:" >&2
       grep -v '^go: downloading' "$out" | sed 's/^/setup:   /' >&2 || true
       rm -f "$out"
     done
-    [[ -n "$built" ]] || { log "could not build the Temporal CLI; set TEMPORAL_CLI to an existing binary"; exit 1; }
+    [[ -n "$built" ]] || { log "could not build the Temporal CLI; set TEMPORAL_CLI to an existing binary" >&2; exit 1; }
     log "built temporal $built into $gobin"
   fi
 fi
@@ -89,7 +89,7 @@ else
     fi
     sleep 1
   done
-  db_ok || { log "mariadb does not answer on 127.0.0.1:3306 after 30s (see /var/log/mysql/error.log)"; exit 1; }
+  db_ok || { log "mariadb does not answer on 127.0.0.1:3306 after 30s (see /var/log/mysql/error.log)" >&2; exit 1; }
   log "mariadb answers on 127.0.0.1:3306"
 fi
 

@@ -50,10 +50,11 @@ export function findTemporalBinary(): string {
 }
 
 // Binding port 0 lets the kernel pick a free port; there is a small race until temporal binds it.
-function freePort(): Promise<number> {
+// With an explicit port it checks the port is free, so we never mistake another server for ours.
+function freePort(port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
-    const srv = createServer().on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    const srv = createServer().on('error', (err) => reject(new Error(`port ${port} is not free: ${err.message}`)));
+    srv.listen(port, '127.0.0.1', () => {
       const { port } = srv.address() as AddressInfo;
       srv.close(() => resolve(port));
     });
@@ -69,7 +70,7 @@ function tcpOpen(port: number): Promise<boolean> {
 }
 
 export async function startTemporalDevServer(opts: TemporalDevServerOptions = {}): Promise<TemporalDevServer> {
-  const port = opts.port ?? (await freePort());
+  const port = await freePort(opts.port);
   const uiPort = opts.headless ? null : (opts.uiPort ?? (await freePort()));
   const namespace = opts.namespace ?? 'default';
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port)];
@@ -97,7 +98,10 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions = {}
   const killOnExit = () => child.kill('SIGKILL');
   process.on('exit', killOnExit);
 
-  const stop = async () => {
+  // Memoized so a second stop() (e.g. test teardown after a failure) just waits for the first.
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= stopChild());
+  const stopChild = async () => {
     process.off('exit', killOnExit);
     if (exited === null) {
       child.kill('SIGTERM');
@@ -119,7 +123,9 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions = {}
   const waitFor = async (what: string, fn: () => Promise<boolean>) => {
     for (;;) {
       if (exited !== null || Date.now() > deadline) return fail(what);
-      if (await fn().catch(() => false)) return;
+      // A hung attempt (e.g. an RPC that never answers) must not outlive the deadline.
+      const attempt = Promise.race([fn(), sleep(3_000, false, { ref: false })]);
+      if (await attempt.catch(() => false)) return;
       await sleep(200);
     }
   };
@@ -129,15 +135,19 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions = {}
   try {
     await waitFor('gRPC frontend', async () => {
       connection ??= await Connection.connect({ address, connectTimeout: 2_000 });
-      await connection.workflowService.getSystemInfo({});
-      await connection.workflowService.describeNamespace({ namespace });
+      const c = connection;
+      await c.withDeadline(Date.now() + 2_000, () => c.workflowService.getSystemInfo({}));
+      await c.withDeadline(Date.now() + 2_000, () => c.workflowService.describeNamespace({ namespace }));
       return true;
     });
     // Registration happens at start, but wait until the frontend actually reports every attribute.
     const wanted = (opts.searchAttributes ?? []).map((sa) => sa.split('=')[0] ?? sa);
     await waitFor(`search attributes ${wanted.join(',')}`, async () => {
       if (wanted.length === 0 || !connection) return true;
-      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+      const c = connection;
+      const { customAttributes } = await c.withDeadline(Date.now() + 2_000, () =>
+        c.operatorService.listSearchAttributes({ namespace }),
+      );
       return wanted.every((name) => customAttributes && name in customAttributes);
     });
   } finally {

@@ -1,0 +1,23 @@
+# dbferry worker/API image: Node 20 plus the dump tools the activities shell out to.
+FROM node:20-bookworm-slim
+
+# bookworm: mydumper ships mydumper+myloader, mariadb-client ships mysqldump (and pulls in mariadb), mariadb-backup ships mariabackup.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      mydumper mariadb-client mariadb-backup ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY package.json package-lock.json ./
+# tsx (a devDependency) runs the TypeScript sources directly, so dev dependencies stay installed.
+# --ignore-scripts matches how the project is installed and tested elsewhere (npm 11 default).
+RUN npm ci --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY tsconfig.json ./
+COPY bin ./bin
+COPY src ./src
+
+# Owned by node so a named volume mounted here starts out writable for the worker.
+RUN install -d -o node -g node /var/lib/dbferry/work
+ENV DBFERRY_CONFIG=/etc/dbferry/config.json
+USER node
+CMD ["node", "--import", "tsx", "src/cli/main.ts", "worker"]
