@@ -27,8 +27,8 @@ import { migrateControlSchema } from '../src/control/migrations.ts';
 import { copyWorkflowId } from '../src/shared/copy.ts';
 import { defaultDatabaseName, generateBenchDatabase, rowsFromArgs } from './generate.ts';
 import {
-  baseTables, busySessions, checksums, dropDatabase, id, median, note, rootConnection, round,
-  rowCounts, runLogged, server, settle, textTable, writeDefaultsFile,
+  baseTables, busySessions, checksums, cpuDelta, cpuTotals, dropDatabase, findChild, findServerPid, id, median, note,
+  rootConnection, round, rowCounts, runLogged, server, settle, textTable, watchTools, writeDefaultsFile, type ToolLifetime,
 } from './lib.ts';
 
 const { values: args } = parseArgs({
@@ -65,6 +65,7 @@ interface Fingerprint {
   checksums: Record<string, string>;
 }
 interface RawResult {
+  cpu: Record<string, number>;
   mydumper_s: number;
   myloader_s: number;
   raw_s: number;
@@ -84,6 +85,7 @@ interface Span {
   seconds: number;
 }
 interface DbferryResult {
+  cpu: Record<string, number>;
   dbferry_s: number;
   samples: ProgressSample[];
   progress_monotonic: boolean;
@@ -96,6 +98,9 @@ interface DbferryResult {
   history_events: number;
   /** POST → the workflow's completion event: dbferry_s without the poller's granularity. */
   workflow_s: number;
+  retries: Array<{ activity: string; attempt: number; lastFailure: string }>;
+  /** The tools inside the activities: activity start → exec, tool lifetime, tool exit → activity done. */
+  tool_split: Span[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -135,8 +140,10 @@ async function runRaw(cnf: string, src: string, dst: string, dir: string, logDir
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true, mode: 0o700 });
   // Exactly dbferry's invocation (src/activities/dumper.ts), minus nothing, plus nothing.
+  const cpu0 = await cpuNow();
   const mydumper_s = await runLogged('mydumper', ['--defaults-file', cnf, '--database', src, '--outputdir', dir, '--threads', String(THREADS), ...MYDUMPER_FLAGS], join(logDir, 'mydumper.log'));
   const myloader_s = await runLogged('myloader', ['--defaults-file', cnf, '--directory', dir, '--database', dst, '--threads', String(THREADS), ...MYLOADER_FLAGS], join(logDir, 'myloader.log'));
+  const cpu = cpuDelta(cpu0, await cpuNow());
   // Untimed probes of the extra work dbferry does around the same two tools.
   const c0 = performance.now();
   await countDumpRows(dir, src);
@@ -145,7 +152,7 @@ async function runRaw(cnf: string, src: string, dst: string, dir: string, logDir
   await rowCounts(conn, dst, tables);
   const count_star_s = (performance.now() - c1) / 1000;
   await rm(dir, { recursive: true, force: true });
-  return { mydumper_s, myloader_s, raw_s: mydumper_s + myloader_s, count_dump_rows_s, count_star_s };
+  return { cpu, mydumper_s, myloader_s, raw_s: mydumper_s + myloader_s, count_dump_rows_s, count_star_s };
 }
 
 interface Stack {
@@ -203,7 +210,14 @@ async function http(stack: Stack, method: string, path: string, body?: unknown):
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
+// CPU seconds of this process (API, worker, poller), the tools it spawned, the Temporal dev server
+// and the database server, sampled around each timed window.
+const cpuPids: Record<string, number | null> = { temporal: null, mariadbd: null };
+const cpuNow = () => cpuTotals(cpuPids);
+
 async function runDbferry(stack: Stack, src: string, dst: string): Promise<DbferryResult> {
+  const watcher = watchTools(['mydumper', 'myloader']);
+  const cpu0 = await cpuNow();
   const postEpoch = performance.timeOrigin + performance.now();
   const t0 = performance.now();
   const created = await http(stack, 'POST', '/api/db-copies', {
@@ -232,13 +246,29 @@ async function runDbferry(stack: Stack, src: string, dst: string): Promise<Dbfer
     }
   }
   const dbferry_s = (performance.now() - t0) / 1000;
+  const cpu = cpuDelta(cpu0, await cpuNow());
+  const tools = await watcher.stop();
   if (last.status !== 'succeeded') throw new Error(`dbferry: copy ${copyId} ended ${String(last.status)}: ${String(last.last_error)}`);
   const progress = samples.map((s) => s.progress);
   const progress_monotonic = progress.every((p, i) => Number.isFinite(p) && p >= 0 && p <= 100 && (i === 0 || p >= progress[i - 1]!));
   const phases_seen: Record<string, number> = {};
   for (const s of samples) phases_seen[s.phase] ??= s.t;
-  const history = await historyBreakdown(stack, copyWorkflowId({ connection: 'local', database: dst }), postEpoch, observedEpoch);
-  return { dbferry_s, samples, progress_monotonic, progress_max: Math.max(...progress), phases_seen, ...history };
+  const { activities, ...history } = await historyBreakdown(stack, copyWorkflowId({ connection: 'local', database: dst }), postEpoch, observedEpoch);
+  const tool_split: Span[] = [];
+  for (const [activity, tool] of [['dumpDatabase', 'mydumper'], ['loadDump', 'myloader']] as const) {
+    const a = activities.get(activity);
+    const t = tools.filter((x) => x.tool === tool);
+    if (!a || t.length !== 1) {
+      note(`  could not match ${tool} to ${activity} (${t.length} processes seen)`);
+      continue;
+    }
+    const [life] = t as [ToolLifetime];
+    const s = (step: string, from: number, to: number) => tool_split.push({ step, seconds: round((to - from) / 1000) });
+    s(`${activity}: activity start → ${tool} exec`, a.started, life.startMs);
+    s(`${activity}: ${tool} running (exit sampled every 100 ms)`, life.startMs, life.endMs);
+    s(`${activity}: ${tool} exit → activity completed`, life.endMs, a.completed);
+  }
+  return { cpu, dbferry_s, samples, progress_monotonic, progress_max: Math.max(...progress), phases_seen, ...history, tool_split };
 }
 
 /** Where the workflow's time went, from its Temporal history's event timestamps. */
@@ -256,20 +286,29 @@ async function historyBreakdown(stack: Stack, workflowId: string, postEpoch: num
   let cursorName = 'workflow start';
   const scheduled = new Map<string, { name: string; at: number }>();
   const startedAt = new Map<string, number>();
+  const activities = new Map<string, { started: number; completed: number }>();
+  const retries: Array<{ activity: string; attempt: number; lastFailure: string }> = [];
   for (const e of events) {
     if (e.activityTaskScheduledEventAttributes) {
       const name = e.activityTaskScheduledEventAttributes.activityType?.name ?? '?';
       span(`${cursorName} → ${name} scheduled (workflow task)`, cursor, at(e));
       scheduled.set(String(e.eventId), { name, at: at(e) });
     } else if (e.activityTaskStartedEventAttributes) {
-      const sid = String(e.activityTaskStartedEventAttributes.scheduledEventId);
+      const attrs = e.activityTaskStartedEventAttributes;
+      const sid = String(attrs.scheduledEventId);
       const s = scheduled.get(sid);
+      if ((attrs.attempt ?? 1) > 1) {
+        // Failed attempts are not events of their own: the last one is recorded on the started event.
+        retries.push({ activity: s?.name ?? '?', attempt: attrs.attempt ?? 0, lastFailure: attrs.lastFailure?.message ?? '' });
+        note(`  history: ${s?.name ?? '?'} needed attempt ${attrs.attempt}; last failure: ${attrs.lastFailure?.message ?? '?'}`);
+      }
       if (s) span(`${s.name}: schedule → start (queue)`, s.at, at(e));
       startedAt.set(sid, at(e));
     } else if (e.activityTaskCompletedEventAttributes) {
       const sid = String(e.activityTaskCompletedEventAttributes.scheduledEventId);
       const s = scheduled.get(sid);
       span(`${s?.name ?? '?'}: run`, startedAt.get(sid) ?? s?.at ?? cursor, at(e));
+      activities.set(s?.name ?? '?', { started: startedAt.get(sid) ?? s?.at ?? cursor, completed: at(e) });
       cursor = at(e);
       cursorName = `${s?.name ?? '?'} done`;
     } else if (e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes) {
@@ -285,6 +324,8 @@ async function historyBreakdown(stack: Stack, workflowId: string, postEpoch: num
     memo_upserts: events.filter((e) => e.workflowPropertiesModifiedEventAttributes).length,
     history_events: events.length,
     workflow_s: (at(completed) - postEpoch) / 1000,
+    retries,
+    activities,
   };
 }
 
@@ -333,6 +374,8 @@ async function main(): Promise<void> {
     });
     const cnf = await writeDefaultsFile(workDir);
     const stack = await startStack(workDir, cleanups);
+    cpuPids.temporal = await findChild('temporal');
+    cpuPids.mariadbd = await findServerPid();
 
     // Untimed warm-up of both paths on a 100-row database: JIT, first workflow task, pools. Also
     // the fixed cost of a copy, independent of size.
@@ -356,10 +399,13 @@ async function main(): Promise<void> {
     };
 
     let mysqldump_s: number | null = null;
+    let mysqldumpCpu: Record<string, number> | null = null;
     if (!args['skip-mysqldump']) {
       await before('mysqldump | mysql', DST.mysqldump);
       await conn.query(`CREATE DATABASE ${id(DST.mysqldump)} ${SOURCE_CHARSET}`);
+      const cpu0 = await cpuNow();
       mysqldump_s = await runMysqldump(cnf, SRC, DST.mysqldump, join(workDir, 'mysqldump.log'));
+      mysqldumpCpu = cpuDelta(cpu0, await cpuNow());
       note(`  mysqldump | mysql: ${mysqldump_s.toFixed(2)} s`);
       await verifyCopy(conn, 'mysqldump', DST.mysqldump, tables, source);
       await dropDatabase(conn, DST.mysqldump);
@@ -413,7 +459,20 @@ async function main(): Promise<void> {
     console.log(textTable(['step', 'seconds'], medianRun.breakdown.map((b) => [b.step, b.seconds.toFixed(3)])));
     const medianRaw = [...raws].sort((a, b) => Math.abs(a.raw_s - raw_s) - Math.abs(b.raw_s - raw_s))[0]!;
     console.log(`\nextra work dbferry does around the tools, measured on the raw run: count rows in dump files ${medianRaw.count_dump_rows_s.toFixed(3)} s, COUNT(*) per table ${medianRaw.count_star_s.toFixed(3)} s`);
-    console.log(`fixed cost on a 100-row database: raw ${tinyRaw.raw_s.toFixed(3)} s, dbferry ${tinyDbferry.dbferry_s.toFixed(3)} s\n`);
+    console.log(`fixed cost on a 100-row database: raw ${tinyRaw.raw_s.toFixed(3)} s, dbferry ${tinyDbferry.dbferry_s.toFixed(3)} s`);
+    if (medianRun.tool_split.length) {
+      console.log('\ndbferry activities vs the tools inside them (process lifetimes from /proc):\n');
+      console.log(textTable(['step', 'seconds'], medianRun.tool_split.map((b) => [b.step, b.seconds.toFixed(3)])));
+    }
+    const cpuRows: Array<[string, Record<string, number>, number]> = [
+      ...(mysqldumpCpu && mysqldump_s !== null ? [['mysqldump | mysql', mysqldumpCpu, mysqldump_s] as [string, Record<string, number>, number]] : []),
+      ['raw mydumper + myloader', medianRaw.cpu, medianRaw.raw_s],
+      ['dbferry', medianRun.cpu, medianRun.dbferry_s],
+    ];
+    console.log('\nCPU seconds during each timed window (2 cores = 2 CPU-s per wall second):\n');
+    console.log(textTable(['run', 'wall s', 'node (api+worker+poller)', 'tools', 'temporal', 'mariadbd'],
+      cpuRows.map(([label, c, wall]) => [label, wall.toFixed(2), (c.node ?? 0).toFixed(2), (c.tools ?? 0).toFixed(2), (c.temporal ?? 0).toFixed(2), (c.mariadbd ?? 0).toFixed(2)])));
+    console.log('');
 
     const progress_monotonic = ferries.every((d) => d.progress_monotonic);
     const result = {
@@ -441,6 +500,9 @@ async function main(): Promise<void> {
         dbferry_workflow_s: ferries.map((d) => round(d.workflow_s)),
       },
       dbferry_breakdown: medianRun.breakdown,
+      dbferry_tool_split: medianRun.tool_split,
+      dbferry_retries: ferries.flatMap((d) => d.retries),
+      cpu_s: { mysqldump: mysqldumpCpu, raw: medianRaw.cpu, dbferry: medianRun.cpu },
       dbferry_phases_seen: medianRun.phases_seen,
       dbferry_signals: medianRun.signals,
       dbferry_workflow_tasks: medianRun.workflow_tasks,

@@ -1,7 +1,7 @@
 // Shared helpers for the benchmarks: root connections to the local server, option files for the
 // command-line tools, child processes with timing, table fingerprints and number formatting.
 import { spawn } from 'node:child_process';
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
@@ -62,7 +62,12 @@ export async function runLogged(command: string, args: string[], logFile: string
     const seconds = (performance.now() - started) / 1000;
     if (code !== 0) {
       const tail = (await readFile(logFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).slice(-15).join('\n');
-      throw new Error(`${command} exited with ${code}; last lines of ${logFile}:\n${tail}`);
+      // MariaDB >= 10.6 takes a table lock for a transaction inserting into an empty table with
+      // unique_checks=0 and foreign_key_checks=0 (what myloader 0.10 sets); see mydumper/mydumper#987.
+      const hint = /Lock wait timeout/.test(tail)
+        ? '\n(hint: MariaDB bulk-insert table lock held by another myloader thread longer than innodb_lock_wait_timeout; other load on the server makes this likelier)'
+        : '';
+      throw new Error(`${command} exited with ${code}; last lines of ${logFile}:\n${tail}${hint}`);
     }
     return seconds;
   } finally {
@@ -156,4 +161,113 @@ export function textTable(header: string[], rows: Array<Array<string | number>>)
 /** Logs to stderr so stdout stays the table plus the final JSON line. */
 export function note(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 23)}] ${message}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Process accounting from /proc (Linux): where the CPU goes during a run, and exactly when the
+// tools a run spawns (mydumper, myloader) start and stop, even inside dbferry's in-process worker.
+
+const TICK = 100; // USER_HZ; getconf CLK_TCK is 100 on Linux
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  ppid: number;
+  /** Own user+system CPU seconds. */
+  cpu: number;
+  /** CPU seconds of reaped children. */
+  childrenCpu: number;
+  /** Seconds after boot when the process started. */
+  startedAfterBoot: number;
+}
+
+export async function procStat(pid: number): Promise<ProcStat | null> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (!text) return null;
+  const close = text.lastIndexOf(')');
+  const comm = text.slice(text.indexOf('(') + 1, close);
+  const f = text.slice(close + 2).split(' ');
+  const n = (i: number): number => Number(f[i] ?? 0);
+  return { pid, comm, ppid: n(1), cpu: (n(11) + n(12)) / TICK, childrenCpu: (n(13) + n(14)) / TICK, startedAfterBoot: n(19) / TICK };
+}
+
+async function childrenOf(pid: number): Promise<number[]> {
+  const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  return text.split(' ').filter(Boolean).map(Number);
+}
+
+async function uptime(): Promise<number> {
+  return Number((await readFile('/proc/uptime', 'utf8')).split(' ')[0]);
+}
+
+/** The pid of the local MariaDB/MySQL server, if it runs on this machine. */
+export async function findServerPid(): Promise<number | null> {
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const comm = (await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '')).trim();
+    if (comm === 'mariadbd' || comm === 'mysqld') return Number(entry);
+  }
+  return null;
+}
+
+/** CPU seconds so far: this process, its reaped children (the tools), and the given processes. */
+export async function cpuTotals(pids: Record<string, number | null>): Promise<Record<string, number>> {
+  const self = await procStat(process.pid);
+  const out: Record<string, number> = { node: self?.cpu ?? 0, tools: self?.childrenCpu ?? 0 };
+  for (const [name, pid] of Object.entries(pids)) {
+    const s = pid === null ? null : await procStat(pid);
+    out[name] = s ? s.cpu + s.childrenCpu : 0;
+  }
+  return out;
+}
+
+export const cpuDelta = (a: Record<string, number>, b: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.keys(b).map((k) => [k, round(b[k]! - (a[k] ?? 0), 2)]));
+
+/** The temporal CLI child of this process (the dev server), if any. */
+export async function findChild(comm: string): Promise<number | null> {
+  for (const pid of await childrenOf(process.pid)) if ((await procStat(pid))?.comm === comm) return pid;
+  return null;
+}
+
+export interface ToolLifetime {
+  tool: string;
+  /** Epoch ms of the exec (exact, from /proc starttime to 10 ms). */
+  startMs: number;
+  /** Epoch ms it was last seen alive (sampling period late at most). */
+  endMs: number;
+  cpu: number;
+}
+
+/** Samples this process's children every `periodMs` and records each named tool's lifetime. */
+export function watchTools(names: string[], periodMs = 100): { stop(): Promise<ToolLifetime[]> } {
+  const seen = new Map<number, ToolLifetime>();
+  let busy = false;
+  const sample = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const now = Date.now();
+      const up = await uptime();
+      for (const pid of await childrenOf(process.pid)) {
+        const s = await procStat(pid);
+        if (!s || !names.includes(s.comm)) continue;
+        const known = seen.get(pid);
+        if (known) {
+          known.endMs = now;
+          known.cpu = s.cpu;
+        } else {
+          seen.set(pid, { tool: s.comm, startMs: now - (up - s.startedAfterBoot) * 1000, endMs: now, cpu: s.cpu });
+        }
+      }
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void sample(), periodMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      return [...seen.values()].sort((a, b) => a.startMs - b.startMs);
+    },
+  };
 }
