@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { databaseRefSchema } from '../shared/copy.ts';
+import { databaseRefSchema } from '../shared/copy-schemas.ts';
 import type { AuthenticatedUser } from '../control/tokens.ts';
 import type { CopyService, CopyView } from './copy-service.ts';
 import { ApiError } from './errors.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { databaseName, quoteIdentifier } from '../../src/shared/names.ts';
-import { startCopyInputSchema } from '../../src/shared/copy.ts';
+import { startCopyInputSchema } from '../../src/shared/copy-schemas.ts';
 import { describeIssues } from '../../src/api/trpc.ts';
 
 describe('identifier validation', () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { startCopyInputSchema, isFinalStatus } from '../../shared/copy.ts';
+import { isFinalStatus } from '../../shared/copy.ts';
+import { startCopyInputSchema } from '../../shared/copy-schemas.ts';
 import { protectedProcedure, router } from '../trpc.ts';
 import type { CopyView } from '../copy-service.ts';
 
