@@ -1,6 +1,6 @@
-import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 
 /** A mydumper data file: `db.table.sql` or, with --rows, `db.table.00003.sql`. */
 export interface DataFile {
@@ -45,29 +45,33 @@ export async function directoryBytes(dir: string): Promise<number> {
 }
 
 /**
- * Counts the rows in one mydumper data file. mydumper writes each row on its own line starting
- * with `(`, and escapes newlines inside values as `\n`, so "\n(" occurs once per row, exactly.
+ * Counts the rows in mydumper data files. mydumper writes each row on its own line starting with
+ * `(`, and escapes newlines inside values as `\n`, so lines starting with `(` are rows, exactly.
+ * GNU grep does this at memory speed with a fraction of the CPU a JavaScript loop needs (measured:
+ * 0.26 s against 0.86 s for 564 MB), and CPU is what the concurrent load is short of.
  */
-export async function countRowsInDataFile(path: string): Promise<number> {
-  let rows = 0;
-  let previousEndedWithNewline = false;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    if (previousEndedWithNewline && chunk[0] === 0x28) rows++;
-    let i = chunk.indexOf('\n(');
-    while (i !== -1) {
-      rows++;
-      i = chunk.indexOf('\n(', i + 2);
+export async function countRowsInDataFiles(dir: string, files: string[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < files.length; i += 500) {
+    const batch = files.slice(i, i + 500);
+    const result = await execa('grep', ['--count', '--text', '--with-filename', '--', '^(', ...batch], {
+      cwd: dir, env: { LC_ALL: 'C' }, reject: false, stripFinalNewline: true,
+    });
+    // grep exits 1 when no file had a match; only 2 and above are errors.
+    if ((result.exitCode ?? 2) > 1) throw new Error(`counting dump rows failed: ${result.stderr}`);
+    for (const line of result.stdout.split('\n')) {
+      const at = line.lastIndexOf(':');
+      if (at > 0) counts.set(line.slice(0, at), Number(line.slice(at + 1)));
     }
-    previousEndedWithNewline = chunk[chunk.length - 1] === 0x0a;
   }
-  return rows;
+  return counts;
 }
 
 /** Row counts per base table as written in the dump: the copy's expected row counts. */
 export async function countDumpRows(dir: string, database: string): Promise<Map<string, number>> {
   const { tables, data } = await readDumpDirectory(dir, database);
   const counts = new Map<string, number>(tables.map((t) => [t, 0]));
-  const perFile = await Promise.all(data.map(async (d) => [d.table, await countRowsInDataFile(join(dir, d.file))] as const));
-  for (const [table, rows] of perFile) counts.set(table, (counts.get(table) ?? 0) + rows);
+  const perFile = await countRowsInDataFiles(dir, data.map((d) => d.file));
+  for (const d of data) counts.set(d.table, (counts.get(d.table) ?? 0) + (perFile.get(d.file) ?? 0));
   return counts;
 }

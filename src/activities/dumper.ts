@@ -41,18 +41,24 @@ export const MYLOADER_FLAGS = ['--verbose', '3'];
 
 const PROGRESS_INTERVAL_MS = 1000;
 
-/** Throttles progress reports to the workflow: one signal per whole percent of the phase. */
+// Each progress signal is a workflow task and a history event: at most one per whole percent and
+// one every 2 s, so a short copy is not slowed and a long one keeps a small history.
+const SIGNAL_INTERVAL_MS = 2000;
+
+/** Heartbeats every report and forwards throttled progress to the workflow as a signal. */
 function progressReporter(phase: 'dumping' | 'loading') {
   const ctx = Context.current();
   const execution = ctx.info.workflowExecution;
   const handle = execution ? ctx.client.workflow.getHandle(execution.workflowId, execution.runId) : null;
   let lastPercent = -1;
+  let lastSignalAt = 0;
   return (fraction: number): void => {
     const clamped = Math.max(0, Math.min(1, fraction));
     ctx.heartbeat({ phase, fraction: clamped });
     const percent = Math.floor(clamped * 100);
-    if (percent <= lastPercent) return;
+    if (percent <= lastPercent || Date.now() - lastSignalAt < SIGNAL_INTERVAL_MS) return;
     lastPercent = percent;
+    lastSignalAt = Date.now();
     handle?.signal(copyProgressSignal, { phase, fraction: clamped }).catch(() => undefined);
   };
 }

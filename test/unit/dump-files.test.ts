@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { classifyDumpFiles, countRowsInDataFile } from '../../src/activities/dump-files.ts';
+import { classifyDumpFiles, countRowsInDataFiles } from '../../src/activities/dump-files.ts';
 import { loadTracker } from '../../src/activities/dumper.ts';
 
 describe('mydumper output', () => {
@@ -18,9 +18,10 @@ describe('mydumper output', () => {
 
   it('counts one row per "\\n(" even when values hold escaped newlines and parentheses', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dbferry-unit-'));
-    const file = join(dir, 'db.t.sql');
-    await writeFile(file, '/*!40101 SET NAMES binary*/;\nINSERT INTO `t` VALUES\n(1,"a\\n(b"),\n(2,"(x)"),\n(3,NULL);\nINSERT INTO `t` VALUES\n(4,"");\n');
-    expect(await countRowsInDataFile(file)).toBe(4);
+    await writeFile(join(dir, 'db.t.sql'), '/*!40101 SET NAMES binary*/;\nINSERT INTO `t` VALUES\n(1,"a\\n(b"),\n(2,"(x)"),\n(3,NULL);\nINSERT INTO `t` VALUES\n(4,"\\0\xff");\n');
+    await writeFile(join(dir, 'db.e.sql'), '/*!40101 SET NAMES binary*/;\n');
+    const counts = await countRowsInDataFiles(dir, ['db.t.sql', 'db.e.sql']);
+    expect(Object.fromEntries(counts)).toEqual({ 'db.t.sql': 4, 'db.e.sql': 0 });
   });
 
   it('turns myloader log lines into progress that only grows and stays below 1 until done', () => {
