@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idempotent setup for dev and CI: node deps, dump tools, Temporal CLI, a reachable MariaDB.
+# Idempotent setup for dev and CI: node deps, dump tools, Temporal CLI, S3 server, a reachable MariaDB.
 # Fast when everything is already present; every step checks before it acts.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -69,6 +69,38 @@ else
   fi
 fi
 
+# --- S3-compatible server for the tests and `dbferry dev`: versitygw (posix backend, one static
+# binary, no replace directives), built like the Temporal CLI into go's bin dir.
+VERSITYGW_VERSION=v1.8.0
+s3_bin=""
+if [[ -n "${S3_SERVER_BIN:-}" ]]; then
+  [[ -x "$S3_SERVER_BIN" ]] || { log "S3_SERVER_BIN=$S3_SERVER_BIN is not an executable file" >&2; exit 1; }
+  s3_bin="$S3_SERVER_BIN"
+  log "using S3_SERVER_BIN=$s3_bin"
+else
+  have go || { log "go is required to build the S3 server (versitygw) but is not on PATH" >&2; exit 1; }
+  gobin="$(go env GOPATH)/bin"
+  s3_bin="$gobin/versitygw"
+  if [[ -x "$s3_bin" ]]; then
+    log "versitygw present at $s3_bin"
+  else
+    log "go install github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION (takes a minute or two)"
+    out="$(mktemp)"
+    # -X restores the version that --version and the start-up banner print (upstream sets it in its Makefile).
+    if ! GOBIN="$gobin" CGO_ENABLED=0 go install \
+      -ldflags "-s -w -X main.Version=$VERSITYGW_VERSION" \
+      "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" >"$out" 2>&1; then
+      log "building versitygw@$VERSITYGW_VERSION failed:" >&2
+      grep -v '^go: downloading' "$out" | sed 's/^/setup:   /' >&2 || true
+      rm -f "$out"
+      log "set S3_SERVER_BIN to an existing versitygw binary to skip the build" >&2
+      exit 1
+    fi
+    rm -f "$out"
+    log "built versitygw $VERSITYGW_VERSION into $gobin"
+  fi
+fi
+
 # --- MariaDB on 127.0.0.1:3306 as root with an empty password
 db_ok() { mariadb -uroot -h127.0.0.1 -P3306 -e 'select 1' >/dev/null 2>&1; }
 if db_ok; then
@@ -98,3 +130,4 @@ log "temporal: $("$temporal_bin" --version 2>&1 | head -n1)"
 log "mydumper: $(mydumper --version 2>&1 | head -n1)"
 log "myloader: $(myloader --version 2>&1 | head -n1)"
 log "mariadb:  $(mariadb --version 2>&1 | head -n1)"
+log "s3:       $("$s3_bin" --version 2>&1 | head -n1 | sed 's/^Version *: */versitygw /')"

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { connectionName, databaseName } from '../shared/names.ts';
+import { targetName, targetSchema } from '../storage/targets.ts';
 
 /** One MySQL/MariaDB server dbferry may read from, and write to only when `allowWrite` says so. */
 export const connectionSchema = z
@@ -56,6 +57,7 @@ export const configSchema = z
       })
       .strict()
       .default({ allowPrivateNetworks: false, timeoutMs: 10_000 }),
+    targets: z.record(targetName, targetSchema).default({}),
   })
   .strict()
   .superRefine((cfg, ctx) => {

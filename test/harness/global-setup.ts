@@ -1,21 +1,28 @@
 import type { TestProject } from 'vitest/node';
+import { startS3Server, type S3Server } from '../../src/dev/s3-server.ts';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-server.ts';
 import { searchAttributeFlags } from '../../src/shared/temporal.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
+    s3: { endpoint: string; accessKeyId: string; secretAccessKey: string; region: string };
   }
 }
 
 let server: TemporalDevServer | undefined;
+let s3: S3Server | undefined;
 
-/** One real Temporal dev server (in memory, headless) for the whole run. */
+/** One real Temporal dev server (in memory, headless) and one S3 server (loopback, temp dir) for the whole run. */
 export async function setup(project: TestProject): Promise<void> {
   server = await startTemporalDevServer({ headless: true, searchAttributes: searchAttributeFlags });
   project.provide('temporalAddress', server.address);
+  s3 = await startS3Server();
+  const { endpoint, accessKeyId, secretAccessKey, region } = s3;
+  project.provide('s3', { endpoint, accessKeyId, secretAccessKey, region });
 }
 
 export async function teardown(): Promise<void> {
   await server?.stop();
+  await s3?.stop();
 }
