@@ -1,10 +1,11 @@
 # dbferry worker/API image: Node 20 plus the dump tools the activities shell out to.
 FROM node:20-bookworm-slim
 
-# bookworm: mydumper ships mydumper+myloader, mariadb-client ships mysqldump (and pulls in mariadb), mariadb-backup ships mariabackup.
+# bookworm: mydumper ships mydumper+myloader, mariadb-client ships mysqldump (and pulls in mariadb), mariadb-backup ships mariabackup,
+# zstd compresses backups (tar is in the base image).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      mydumper mariadb-client mariadb-backup ca-certificates \
+      mydumper mariadb-client mariadb-backup zstd ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -4,7 +4,18 @@
 // Every copy is verified (row counts and CHECKSUM TABLE against the source) and dropped.
 //
 //   npm run bench:copy -- [--rows N | --scale X] [--threads 4] [--repeat 1] [--poll-ms 250]
-//                         [--db NAME] [--skip-mysqldump] [--keep-work]
+//                         [--db NAME] [--skip-mysqldump] [--keep-work] [--quiet-wait 120]
+//
+// Size: --rows N, else $BENCH_ROWS, else 4,000,000 × --scale (default 1): about 515 MB. The source
+// database (dbferry_bench_src_<rows>) is generated once and reused. With --repeat N, raw and
+// dbferry run N times each, alternating which goes first, and medians are reported.
+// Besides the timings it reports where dbferry's extra time goes: the copy workflow's Temporal
+// history (activity and workflow-task timestamps), the tools' process lifetimes inside the
+// activities (/proc), and the CPU used by each process during each timed window.
+// Needs a local server (BENCH_MYSQL_HOST/PORT/USER/PASSWORD, default root@127.0.0.1:3306 with
+// no password) with the Sequence engine (MariaDB), mydumper/myloader 0.10, mysqldump, mysql and
+// the Temporal CLI. On a shared machine each timed window first waits (up to --quiet-wait seconds)
+// until other processes are quiet, and the report flags windows where they were not.
 //
 // Progress and logs go to stderr; stdout is a table and, as its last line, one JSON object.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -14,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type mysql from 'mysql2/promise';
 import { tsToMs } from '@temporalio/common/lib/time.js';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { MYDUMPER_FLAGS, MYLOADER_FLAGS } from '../src/activities/dumper.ts';
 import { countDumpRows } from '../src/activities/dump-files.ts';
 import { startApi, type ApiHandle } from '../src/api/server.ts';
@@ -27,8 +39,8 @@ import { migrateControlSchema } from '../src/control/migrations.ts';
 import { copyWorkflowId } from '../src/shared/copy.ts';
 import { defaultDatabaseName, generateBenchDatabase, rowsFromArgs } from './generate.ts';
 import {
-  baseTables, busySessions, checksums, cpuDelta, cpuTotals, dropDatabase, findChild, findServerPid, id, median, note,
-  rootConnection, round, rowCounts, runLogged, server, settle, textTable, watchTools, writeDefaultsFile, type ToolLifetime,
+  baseTables, checksums, cpuDelta, cpuTotals, dropDatabase, findChild, findServerPid, id, median, note,
+  rootConnection, round, rowCounts, runLogged, server, settle, textTable, watchForeignLoad, watchTools, writeDefaultsFile, type ToolLifetime,
 } from './lib.ts';
 
 const { values: args } = parseArgs({
@@ -41,6 +53,7 @@ const { values: args } = parseArgs({
     db: { type: 'string' },
     'skip-mysqldump': { type: 'boolean', default: false },
     'keep-work': { type: 'boolean', default: false },
+    'quiet-wait': { type: 'string', default: '120' },
   },
 });
 const positiveInt = (name: string, s: string): number => {
@@ -53,11 +66,14 @@ const THREADS = positiveInt('threads', args.threads);
 const REPEAT = positiveInt('repeat', args.repeat);
 const POLL_MS = positiveInt('poll-ms', args['poll-ms']);
 const SRC = args.db ?? defaultDatabaseName(ROWS);
-const CONTROL_DB = 'dbferry_bench_control';
-const TASK_QUEUE = 'dbferry-bench';
-const DST = { mysqldump: 'dbferry_bench_dst_mysqldump', raw: 'dbferry_bench_dst_raw', dbferry: 'dbferry_bench_dst_dbferry' };
-const TINY_SRC = 'dbferry_bench_tiny_src';
-const TINY_DST = { raw: 'dbferry_bench_tiny_dst_raw', dbferry: 'dbferry_bench_tiny_dst_dbferry' };
+const QUIET_WAIT_S = Math.max(0, Number(args['quiet-wait']) || 0);
+// All names carry the copy_ prefix: other benchmarks (bench/backup.ts) may run at the same time on the
+// same server with their own dbferry_bench_* databases, and this one drops only what it owns.
+const CONTROL_DB = 'dbferry_bench_copy_control';
+const TASK_QUEUE = 'dbferry-bench-copy';
+const DST = { mysqldump: 'dbferry_bench_copy_mysqldump', raw: 'dbferry_bench_copy_raw', dbferry: 'dbferry_bench_copy_dbferry' };
+const TINY_SRC = 'dbferry_bench_copy_tiny_src';
+const TINY_DST = { raw: 'dbferry_bench_copy_tiny_raw', dbferry: 'dbferry_bench_copy_tiny_dbferry' };
 const SOURCE_CHARSET = 'CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci';
 
 interface Fingerprint {
@@ -85,6 +101,7 @@ interface Span {
   seconds: number;
 }
 interface DbferryResult {
+  copyId: string;
   cpu: Record<string, number>;
   dbferry_s: number;
   samples: ProgressSample[];
@@ -140,10 +157,12 @@ async function runRaw(cnf: string, src: string, dst: string, dir: string, logDir
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true, mode: 0o700 });
   // Exactly dbferry's invocation (src/activities/dumper.ts), minus nothing, plus nothing.
+  const watcher = watchTools(['mydumper', 'myloader']); // same sampling overhead as in the dbferry run
   const cpu0 = await cpuNow();
   const mydumper_s = await runLogged('mydumper', ['--defaults-file', cnf, '--database', src, '--outputdir', dir, '--threads', String(THREADS), ...MYDUMPER_FLAGS], join(logDir, 'mydumper.log'));
   const myloader_s = await runLogged('myloader', ['--defaults-file', cnf, '--directory', dir, '--database', dst, '--threads', String(THREADS), ...MYLOADER_FLAGS], join(logDir, 'myloader.log'));
   const cpu = cpuDelta(cpu0, await cpuNow());
+  await watcher.stop();
   // Untimed probes of the extra work dbferry does around the same two tools.
   const c0 = performance.now();
   await countDumpRows(dir, src);
@@ -215,6 +234,25 @@ const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const cpuPids: Record<string, number | null> = { temporal: null, mariadbd: null };
 const cpuNow = () => cpuTotals(cpuPids);
 
+/**
+ * Waits (up to `maxS`) for a 3 s stretch in which other processes use under 10 % of one core, so a
+ * timed window does not start in the middle of someone else's build or test run. Returns seconds waited.
+ */
+async function waitForQuietMachine(maxS: number): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const c0 = await cpuNow();
+    await sleep(3000);
+    const other = cpuDelta(c0, await cpuNow()).other ?? 0;
+    const waited = (performance.now() - started) / 1000;
+    if (other < 0.3) return round(waited - 3, 1);
+    if (waited >= maxS) {
+      note(`  machine still busy after ${Math.round(waited)} s (other processes: ${(other / 3).toFixed(2)} cores); starting anyway`);
+      return round(waited, 1);
+    }
+  }
+}
+
 async function runDbferry(stack: Stack, src: string, dst: string): Promise<DbferryResult> {
   const watcher = watchTools(['mydumper', 'myloader']);
   const cpu0 = await cpuNow();
@@ -259,7 +297,8 @@ async function runDbferry(stack: Stack, src: string, dst: string): Promise<Dbfer
     const a = activities.get(activity);
     const t = tools.filter((x) => x.tool === tool);
     if (!a || t.length !== 1) {
-      note(`  could not match ${tool} to ${activity} (${t.length} processes seen)`);
+      // Tools shorter than the 100 ms sampling period (tiny databases) are simply not seen.
+      if (t.length > 1) note(`  could not match ${tool} to ${activity} (${t.length} processes seen)`);
       continue;
     }
     const [life] = t as [ToolLifetime];
@@ -268,7 +307,7 @@ async function runDbferry(stack: Stack, src: string, dst: string): Promise<Dbfer
     s(`${activity}: ${tool} running (exit sampled every 100 ms)`, life.startMs, life.endMs);
     s(`${activity}: ${tool} exit → activity completed`, life.endMs, a.completed);
   }
-  return { cpu, dbferry_s, samples, progress_monotonic, progress_max: Math.max(...progress), phases_seen, ...history, tool_split };
+  return { copyId, cpu, dbferry_s, samples, progress_monotonic, progress_max: Math.max(...progress), phases_seen, ...history, tool_split };
 }
 
 /** Where the workflow's time went, from its Temporal history's event timestamps. */
@@ -331,6 +370,32 @@ async function historyBreakdown(stack: Stack, workflowId: string, postEpoch: num
 
 // ---------------------------------------------------------------------------------------------
 
+/** CPU cost of one GET /api/db-copies/{id} (auth + run record + Temporal describe), polled as in a run. */
+async function probePolling(stack: Stack, copyId: string, seconds = 5): Promise<Record<string, number>> {
+  const idle0 = await cpuNow();
+  await sleep(seconds * 1000);
+  const idle = cpuDelta(idle0, await cpuNow());
+  const cpu0 = await cpuNow();
+  let gets = 0;
+  const until = performance.now() + seconds * 1000;
+  while (performance.now() < until) {
+    await sleep(POLL_MS);
+    const got = await http(stack, 'GET', `/api/db-copies/${copyId}`);
+    if (got.status !== 200) throw new Error(`polling probe: GET answered ${got.status}`);
+    gets++;
+  }
+  const busy = cpuDelta(cpu0, await cpuNow());
+  const perGet = (k: string) => round((((busy[k] ?? 0) - (idle[k] ?? 0)) / gets) * 1000, 2);
+  return {
+    gets,
+    idle_node_cpu_s_per_s: round((idle.node ?? 0) / seconds, 3),
+    idle_temporal_cpu_s_per_s: round((idle.temporal ?? 0) / seconds, 3),
+    node_cpu_ms_per_get: perGet('node'),
+    temporal_cpu_ms_per_get: perGet('temporal'),
+    mariadbd_cpu_ms_per_get: perGet('mariadbd'),
+  };
+}
+
 async function createTinySource(conn: mysql.Connection): Promise<string[]> {
   await dropDatabase(conn, TINY_SRC);
   await conn.query(`CREATE DATABASE ${id(TINY_SRC)} ${SOURCE_CHARSET}`);
@@ -340,6 +405,9 @@ async function createTinySource(conn: mysql.Connection): Promise<string[]> {
 }
 
 async function main(): Promise<void> {
+  // The worker's native core logs to stdout by default; forward it to the SDK logger (stderr) so
+  // stdout stays the report with the JSON object as its last line.
+  Runtime.install({ logger: new DefaultLogger('INFO'), telemetryOptions: { logging: { forward: {} } } });
   const cleanups: Array<() => Promise<void>> = [];
   const conn = await rootConnection();
   let workDir = '';
@@ -367,7 +435,7 @@ async function main(): Promise<void> {
     const source = await fingerprint(conn, SRC, tables);
     note(`source ${SRC}: ${JSON.stringify(source.counts)}, ${(generated.bytes / 1e6).toFixed(1)} MB; COUNT(*) ${source.count_s.toFixed(2)} s, CHECKSUM ${source.checksum_s.toFixed(2)} s`);
 
-    workDir = await mkdtemp(join(tmpdir(), 'dbferry-bench-'));
+    workDir = await mkdtemp(join(tmpdir(), 'dbferry-bench-copy-'));
     cleanups.unshift(async () => {
       if (args['keep-work'] || failed) note(`work directory kept: ${workDir}`);
       else await rm(workDir, { recursive: true, force: true });
@@ -386,26 +454,46 @@ async function main(): Promise<void> {
     const tinyDbferry = await runDbferry(stack, TINY_SRC, TINY_DST.dbferry);
     await verifyCopy(conn, 'tiny dbferry', TINY_DST.dbferry, tinyTables, tinyFp);
     note(`tiny copy (fixed cost): raw ${tinyRaw.raw_s.toFixed(2)} s, dbferry ${tinyDbferry.dbferry_s.toFixed(2)} s`);
+    const pollCost = await probePolling(stack, tinyDbferry.copyId);
+    note(`polling cost: ${JSON.stringify(pollCost)}`);
 
-    const busy: number[] = [];
+    const foreign: Record<string, { max: number; mean: number; other_cpu_s: number }> = {};
     const settled: number[] = [];
-    const before = async (label: string, dst: string) => {
+    const quietWaits: number[] = [];
+    // Each timed window: fresh destination, InnoDB settled, other clients' activity sampled.
+    const measured = async <T>(label: string, dst: string, fn: () => Promise<T>): Promise<T> => {
       await dropDatabase(conn, dst);
       settled.push(round(await settle(conn, 60), 1));
-      const n = await busySessions(conn);
-      busy.push(n);
-      if (n > 0) note(`warning: ${n} other session(s) running statements on the server before ${label}`);
+      const quietWait = await waitForQuietMachine(QUIET_WAIT_S);
+      if (quietWait > 0) note(`  waited ${quietWait} s for other processes to go quiet`);
+      quietWaits.push(quietWait);
       note(`${label} …`);
+      const watch = watchForeignLoad(conn, SRC);
+      const cpu0 = await cpuNow();
+      const t0 = performance.now();
+      try {
+        return await fn();
+      } finally {
+        const seconds = (performance.now() - t0) / 1000;
+        const other = cpuDelta(cpu0, await cpuNow()).other ?? 0;
+        const load = await watch.stop();
+        foreign[label] = { ...load, other_cpu_s: other };
+        if (load.max > 0) note(`  warning: other clients were running statements during ${label} (max ${load.max}, mean ${load.mean}): expect noise`);
+        // 2 cores: more than 5 % of the machine used by unrelated processes skews the timing.
+        if (other > seconds * 2 * 0.05) note(`  warning: other processes used ${other.toFixed(1)} CPU-s during ${label} (${seconds.toFixed(1)} s): expect noise`);
+      }
     };
 
     let mysqldump_s: number | null = null;
     let mysqldumpCpu: Record<string, number> | null = null;
     if (!args['skip-mysqldump']) {
-      await before('mysqldump | mysql', DST.mysqldump);
-      await conn.query(`CREATE DATABASE ${id(DST.mysqldump)} ${SOURCE_CHARSET}`);
-      const cpu0 = await cpuNow();
-      mysqldump_s = await runMysqldump(cnf, SRC, DST.mysqldump, join(workDir, 'mysqldump.log'));
-      mysqldumpCpu = cpuDelta(cpu0, await cpuNow());
+      mysqldump_s = await measured('mysqldump | mysql', DST.mysqldump, async () => {
+        await conn.query(`CREATE DATABASE ${id(DST.mysqldump)} ${SOURCE_CHARSET}`);
+        const cpu0 = await cpuNow();
+        const seconds = await runMysqldump(cnf, SRC, DST.mysqldump, join(workDir, 'mysqldump.log'));
+        mysqldumpCpu = cpuDelta(cpu0, await cpuNow());
+        return seconds;
+      });
       note(`  mysqldump | mysql: ${mysqldump_s.toFixed(2)} s`);
       await verifyCopy(conn, 'mysqldump', DST.mysqldump, tables, source);
       await dropDatabase(conn, DST.mysqldump);
@@ -418,15 +506,13 @@ async function main(): Promise<void> {
       const order = i % 2 === 0 ? ['raw', 'dbferry'] as const : ['dbferry', 'raw'] as const;
       for (const tool of order) {
         if (tool === 'raw') {
-          await before(`raw mydumper + myloader (${i + 1}/${REPEAT})`, DST.raw);
-          const r = await runRaw(cnf, SRC, DST.raw, join(workDir, 'raw-dump'), workDir, tables, conn);
+          const r = await measured(`raw ${i + 1}/${REPEAT}`, DST.raw, () => runRaw(cnf, SRC, DST.raw, join(workDir, 'raw-dump'), workDir, tables, conn));
           note(`  raw: mydumper ${r.mydumper_s.toFixed(2)} s + myloader ${r.myloader_s.toFixed(2)} s = ${r.raw_s.toFixed(2)} s`);
           await verifyCopy(conn, 'raw', DST.raw, tables, source);
           await dropDatabase(conn, DST.raw);
           raws.push(r);
         } else {
-          await before(`dbferry (${i + 1}/${REPEAT})`, DST.dbferry);
-          const d = await runDbferry(stack, SRC, DST.dbferry);
+          const d = await measured(`dbferry ${i + 1}/${REPEAT}`, DST.dbferry, () => runDbferry(stack, SRC, DST.dbferry));
           note(`  dbferry: ${d.dbferry_s.toFixed(2)} s; phases first seen at ${JSON.stringify(d.phases_seen)}`);
           await verifyCopy(conn, 'dbferry', DST.dbferry, tables, source);
           await dropDatabase(conn, DST.dbferry);
@@ -470,9 +556,12 @@ async function main(): Promise<void> {
       ['dbferry', medianRun.cpu, medianRun.dbferry_s],
     ];
     console.log('\nCPU seconds during each timed window (2 cores = 2 CPU-s per wall second):\n');
-    console.log(textTable(['run', 'wall s', 'node (api+worker+poller)', 'tools', 'temporal', 'mariadbd'],
-      cpuRows.map(([label, c, wall]) => [label, wall.toFixed(2), (c.node ?? 0).toFixed(2), (c.tools ?? 0).toFixed(2), (c.temporal ?? 0).toFixed(2), (c.mariadbd ?? 0).toFixed(2)])));
-    console.log('');
+    console.log(textTable(['run', 'wall s', 'node (api+worker+poller)', 'tools', 'temporal', 'mariadbd', 'other processes'],
+      cpuRows.map(([label, c, wall]) => [label, wall.toFixed(2), ...['node', 'tools', 'temporal', 'mariadbd', 'other'].map((k) => (c[k] ?? 0).toFixed(2))])));
+    const noisy = Object.entries(foreign).filter(([, f]) => f.max > 0 || f.other_cpu_s > 1);
+    console.log(noisy.length
+      ? `\nNOISE: other work on the machine during ${noisy.map(([k, f]) => `${k} (${f.other_cpu_s.toFixed(1)} CPU-s, ${f.max} foreign statements)`).join(', ')}; compare those runs with care\n`
+      : '\nno other significant CPU or database activity on the machine during the timed windows\n');
 
     const progress_monotonic = ferries.every((d) => d.progress_monotonic);
     const result = {
@@ -498,6 +587,9 @@ async function main(): Promise<void> {
         raw: raws.map((r) => ({ mydumper_s: round(r.mydumper_s), myloader_s: round(r.myloader_s), raw_s: round(r.raw_s) })),
         dbferry_s: ferries.map((d) => round(d.dbferry_s)),
         dbferry_workflow_s: ferries.map((d) => round(d.workflow_s)),
+        dbferry_tool_split: ferries.map((d) => Object.fromEntries(d.tool_split.map((t) => [t.step, t.seconds]))),
+        dbferry_cpu_s: ferries.map((d) => d.cpu),
+        raw_cpu_s: raws.map((r) => r.cpu),
       },
       dbferry_breakdown: medianRun.breakdown,
       dbferry_tool_split: medianRun.tool_split,
@@ -513,10 +605,12 @@ async function main(): Promise<void> {
       tiny_raw_s: round(tinyRaw.raw_s),
       tiny_dbferry_s: round(tinyDbferry.dbferry_s),
       tiny_dbferry_breakdown: tinyDbferry.breakdown,
+      polling_cost: pollCost,
       generated_reused: generated.reused,
       generate_s: round(generated.seconds, 1),
       settle_s: settled,
-      busy_sessions: busy,
+      quiet_wait_s: quietWaits,
+      foreign_sessions: foreign,
       verified: true,
     };
     if (!progress_monotonic) {

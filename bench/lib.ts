@@ -131,13 +131,40 @@ export async function settle(conn: mysql.Connection, timeoutS = 120): Promise<nu
   }
 }
 
-/** Other sessions currently running a statement on the server (noise from concurrent users). */
-export async function busySessions(conn: mysql.Connection): Promise<number> {
+/**
+ * Sessions of other clients running a statement right now: anything not touching the copy
+ * benchmark's own dbferry_bench_copy_* databases or `source` (a shared server's other users, other
+ * benchmarks included, are the main source of noise).
+ */
+export async function foreignBusySessions(conn: mysql.Connection, source = ''): Promise<number> {
   const rows = await query(
     conn,
-    "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN ('Sleep', 'Daemon', 'Binlog Dump') AND USER <> 'system user'",
+    `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST
+      WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN ('Sleep', 'Daemon', 'Binlog Dump') AND USER <> 'system user'
+        AND COALESCE(DB, '') NOT LIKE 'dbferry\\_bench\\_copy%' AND COALESCE(INFO, '') NOT LIKE '%dbferry\\_bench\\_copy%'
+        AND NOT (? <> '' AND (COALESCE(DB, '') = ? OR LOCATE(?, COALESCE(INFO, '')) > 0))`,
+    [source, source, source],
   );
   return Number(rows[0]?.n ?? 0);
+}
+
+/** Samples foreignBusySessions every second until stopped: {max, mean} over the window. */
+export function watchForeignLoad(conn: mysql.Connection, source = ''): { stop(): Promise<{ max: number; mean: number }> } {
+  const samples: number[] = [];
+  let pending: Promise<void> = Promise.resolve();
+  const sample = () => {
+    pending = foreignBusySessions(conn, source).then((n) => void samples.push(n), () => undefined);
+  };
+  sample();
+  const timer = setInterval(sample, 1000);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await pending;
+      const max = samples.length ? Math.max(...samples) : 0;
+      return { max, mean: round(samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length), 2) };
+    },
+  };
 }
 
 export function median(values: number[]): number {
@@ -209,7 +236,17 @@ export async function findServerPid(): Promise<number | null> {
   return null;
 }
 
-/** CPU seconds so far: this process, its reaped children (the tools), and the given processes. */
+/** Busy CPU seconds of the whole machine since boot (all cores; /proc/stat). */
+async function machineBusy(): Promise<number> {
+  const first = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
+  const [user, nice, system, , , irq, softirq, steal] = first.trim().split(/\s+/).slice(1).map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / TICK;
+}
+
+/**
+ * CPU seconds so far: this process, its reaped children (the tools), the given processes, and
+ * `other`: everything else on the machine (other users' work competing for the same cores).
+ */
 export async function cpuTotals(pids: Record<string, number | null>): Promise<Record<string, number>> {
   const self = await procStat(process.pid);
   const out: Record<string, number> = { node: self?.cpu ?? 0, tools: self?.childrenCpu ?? 0 };
@@ -217,6 +254,7 @@ export async function cpuTotals(pids: Record<string, number | null>): Promise<Re
     const s = pid === null ? null : await procStat(pid);
     out[name] = s ? s.cpu + s.childrenCpu : 0;
   }
+  out.other = (await machineBusy()) - Object.values(out).reduce((a, b) => a + b, 0);
   return out;
 }
 

@@ -28,6 +28,8 @@ pkgs=()
 { have mydumper && have myloader; } || pkgs+=(mydumper)
 { have mariadb && have mysqldump; } || pkgs+=(mariadb-client)
 have mariabackup || pkgs+=(mariadb-backup)
+have zstd || pkgs+=(zstd)   # backups compressed with zstd (gzip is Node's own zlib)
+have tar || pkgs+=(tar)     # mydumper backups are archived as one object
 [[ -x /usr/sbin/mariadbd ]] || pkgs+=(mariadb-server)
 if ((${#pkgs[@]} > 0)); then
   log "apt-get install ${pkgs[*]}"
@@ -130,4 +132,5 @@ log "temporal: $("$temporal_bin" --version 2>&1 | head -n1)"
 log "mydumper: $(mydumper --version 2>&1 | head -n1)"
 log "myloader: $(myloader --version 2>&1 | head -n1)"
 log "mariadb:  $(mariadb --version 2>&1 | head -n1)"
+log "zstd:     $(zstd --version 2>&1 | head -n1)"
 log "s3:       $("$s3_bin" --version 2>&1 | head -n1 | sed 's/^Version *: */versitygw /')"

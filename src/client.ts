@@ -4,6 +4,9 @@ import type { AppRouter } from './api/router.ts';
 
 export type { AppRouter } from './api/router.ts';
 export type { CopyView } from './api/copy-service.ts';
+export type { BackupView, BackupPage, BackupDownload } from './api/backup-service.ts';
+export type { ScheduleView } from './api/schedule-view.ts';
+export type { RestoreView } from './api/restore-service.ts';
 
 /** A typed dbferry client for other services: `client.copies.start.mutate({...})`. */
 export function createDbferryClient({ url, token }: { url: string; token: string }) {

@@ -4,6 +4,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { DbferryConfig } from './config/schema.ts';
 import type { DbferryEnv } from './config/env.ts';
 import { MysqlPools } from './db/pools.ts';
+import { BackupStores } from './storage/stores.ts';
 import { createActivities } from './activities/index.ts';
 
 export interface WorkerHandle {
@@ -14,19 +15,20 @@ export interface WorkerHandle {
 }
 
 /**
- * Starts a worker on the configured task queue. Long-lived clients (MySQL pools, the Temporal
- * connection) are created once here, handed to activities, and closed when the worker stops.
+ * Starts a worker on the configured task queue. Long-lived clients (MySQL pools, backup target
+ * stores, the Temporal connection) are created once here, handed to activities, and closed when the worker stops.
  */
 export async function startWorker(config: DbferryConfig, env: DbferryEnv): Promise<WorkerHandle> {
   await mkdir(config.workDir, { recursive: true, mode: 0o700 });
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
   const pools = new MysqlPools(config);
+  const stores = new BackupStores(config);
   const worker = await Worker.create({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: config.taskQueue,
     workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)),
-    activities: createActivities({ config, pools, webhookSecret: env.DBFERRY_WEBHOOK_SECRET }),
+    activities: createActivities({ config, pools, stores, webhookSecret: env.DBFERRY_WEBHOOK_SECRET }),
     // Give running tools time to see the cancellation and exit before the process goes.
     shutdownGraceTime: '10 seconds',
     // Heartbeats carry cancellation back to the activity: send them every second, not every 16 s.
@@ -35,6 +37,7 @@ export async function startWorker(config: DbferryConfig, env: DbferryEnv): Promi
   });
   const done = worker.run().finally(async () => {
     await pools.close();
+    stores.close();
     await connection.close();
   });
   return {

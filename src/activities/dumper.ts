@@ -4,6 +4,8 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DatabaseRef } from '../shared/copy.ts';
 import { quoteIdentifier } from '../shared/names.ts';
 import { copyProgressSignal } from '../shared/copy-messages.ts';
+import { restoreProgressSignal } from '../shared/backup-messages.ts';
+import { PROGRESS_INTERVAL_MS, progressReporter } from './progress.ts';
 import type { ActivityDeps } from './deps.ts';
 import { countDumpRows, directoryBytes, readDumpDirectory, type DataFile } from './dump-files.ts';
 import { killOrphanedTool, runTool, withDefaultsFile } from './tools.ts';
@@ -33,39 +35,21 @@ export interface LoadDumpInput {
   dropDestinationFirst: boolean;
   charset: string;
   collation: string;
+  /** Which workflow's progress signal to send (a restore of a mydumper backup loads with this too). */
+  reportTo?: 'copy' | 'restore';
 }
 
 // mydumper flags shared with the benchmark's raw run so both do the same work.
 export const MYDUMPER_FLAGS = ['--triggers', '--events', '--routines', '--rows', '200000', '--verbose', '3'];
 export const MYLOADER_FLAGS = ['--verbose', '3'];
 
-const PROGRESS_INTERVAL_MS = 1000;
-
-// Each progress signal is a workflow task and a history event: at most one per whole percent and
-// one every 2 s, so a short copy is not slowed and a long one keeps a small history.
-const SIGNAL_INTERVAL_MS = 2000;
-
-/** Heartbeats every report and forwards throttled progress to the workflow as a signal. */
-function progressReporter(phase: 'dumping' | 'loading') {
-  const ctx = Context.current();
-  const execution = ctx.info.workflowExecution;
-  const handle = execution ? ctx.client.workflow.getHandle(execution.workflowId, execution.runId) : null;
-  let lastPercent = -1;
-  let lastSignalAt = 0;
-  return (fraction: number): void => {
-    const clamped = Math.max(0, Math.min(1, fraction));
-    ctx.heartbeat({ phase, fraction: clamped });
-    const percent = Math.floor(clamped * 100);
-    if (percent <= lastPercent || Date.now() - lastSignalAt < SIGNAL_INTERVAL_MS) return;
-    lastPercent = percent;
-    lastSignalAt = Date.now();
-    handle?.signal(copyProgressSignal, { phase, fraction: clamped }).catch(() => undefined);
-  };
-}
+/** Where a run (copy or restore) keeps its dump directory, and its tools their pid files. */
+export const dumpDirectoryFor = (workDir: string, runId: string): string => join(workDir, `copy-${runId}`);
+const toolPidFile = (workDir: string, runId: string, tool: string): string => join(workDir, `copy-${runId}.${tool}.pid`);
 
 export function createDumperActivities(deps: ActivityDeps) {
-  const copyDir = (copyId: string): string => join(deps.config.workDir, `copy-${copyId}`);
-  const pidFile = (copyId: string, tool: string): string => join(deps.config.workDir, `copy-${copyId}.${tool}.pid`);
+  const copyDir = (copyId: string): string => dumpDirectoryFor(deps.config.workDir, copyId);
+  const pidFile = (copyId: string, tool: string): string => toolPidFile(deps.config.workDir, copyId, tool);
 
   return {
     /** Dumps the source database with mydumper (consistent snapshot, routines, triggers, events, views). */
@@ -78,7 +62,7 @@ export function createDumperActivities(deps: ActivityDeps) {
       const sourcePool = deps.pools.get(source.connection);
       const expectedBytes = Math.max(1, await estimateDatabaseBytes(sourcePool, source.database));
       const { charset, collation } = await databaseCharset(sourcePool, source.database);
-      const report = progressReporter('dumping');
+      const report = progressReporter(copyProgressSignal, 'dumping');
       report(0);
       // The dump is text and usually a little smaller than the InnoDB pages it came from.
       const timer = setInterval(() => {
@@ -127,7 +111,7 @@ export function createDumperActivities(deps: ActivityDeps) {
       await pool.query(`CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(destination.database)} CHARACTER SET ${charsetName(input.charset)} COLLATE ${charsetName(input.collation)}`);
       const { data } = await readDumpDirectory(dumpDir, input.sourceDatabase);
       const tracker = loadTracker(data);
-      const report = progressReporter('loading');
+      const report = input.reportTo === 'restore' ? progressReporter(restoreProgressSignal, 'loading') : progressReporter(copyProgressSignal, 'loading');
       report(0);
       const heartbeat = setInterval(() => report(tracker.fraction()), PROGRESS_INTERVAL_MS);
       try {

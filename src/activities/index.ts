@@ -1,6 +1,9 @@
 import type { ActivityDeps } from './deps.ts';
+import { createBackupActivities } from './backup.ts';
 import { createDumperActivities } from './dumper.ts';
 import { createMysqlActivities } from './mysql.ts';
+import { createRestoreActivities } from './restore.ts';
+import { createRetentionActivities } from './retention.ts';
 import { createSchemaObjectActivities } from './schema-objects.ts';
 import { createWebhookActivities } from './webhooks.ts';
 
@@ -10,6 +13,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createMysqlActivities(deps),
     ...createDumperActivities(deps),
     ...createSchemaObjectActivities(deps),
+    ...createBackupActivities(deps),
+    ...createRetentionActivities(deps),
+    ...createRestoreActivities(deps),
     ...createWebhookActivities(deps),
   };
 }

@@ -41,12 +41,14 @@ export function charsetName(name: string): string {
   return name;
 }
 
-async function databaseExists(pool: Pool, database: string): Promise<boolean> {
+/** True when the database exists on the server. */
+export async function databaseExists(pool: Pool, database: string): Promise<boolean> {
   const [rows] = await pool.query<RowDataPacket[]>('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [database]);
   return rows.length > 0;
 }
 
-async function objectCount(pool: Pool, database: string): Promise<number> {
+/** Tables, views, routines and events in a database: 0 means it may be written into without losing anything. */
+export async function objectCount(pool: Pool, database: string): Promise<number> {
   const [rows] = await pool.query<RowDataPacket[]>(
     `SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?)
           + (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?)

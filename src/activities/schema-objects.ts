@@ -7,7 +7,8 @@ import type { ActivityDeps } from './deps.ts';
 const q = (name: string): string => `\`${name.replace(/`/g, '``')}\``;
 const UTF8 = /^utf8(mb3|mb4)?$/i;
 
-interface SchemaObject {
+/** A routine, trigger or event with the session settings it was created under (stored in mydumper backups). */
+export interface SchemaObject {
   kind: 'PROCEDURE' | 'FUNCTION' | 'TRIGGER' | 'EVENT';
   name: string;
   sqlMode: string;
@@ -18,7 +19,7 @@ interface SchemaObject {
 }
 
 /** Reads every routine, trigger and event of a database with the session settings it was created under. */
-async function readSchemaObjects(pool: Pool, db: string): Promise<SchemaObject[]> {
+export async function readSchemaObjects(pool: Pool, db: string): Promise<SchemaObject[]> {
   const [routines] = await pool.query<RowDataPacket[]>(
     'SELECT ROUTINE_NAME AS name, ROUTINE_TYPE AS kind FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? ORDER BY ROUTINE_NAME', [db]);
   const [triggers] = await pool.query<RowDataPacket[]>(
@@ -60,6 +61,27 @@ async function recreate(conn: PoolConnection, object: SchemaObject): Promise<voi
   }
 }
 
+/**
+ * Recreates `objects` in `database`, after dropping every routine, trigger and event it has, so
+ * triggers come back in the source's action order.
+ */
+export async function recreateSchemaObjectsIn(pool: Pool, database: string, objects: SchemaObject[]): Promise<void> {
+  const conn = await pool.getConnection();
+  try {
+    await conn.query(`USE ${quoteIdentifier(database)}`);
+    const [existing] = await conn.query<RowDataPacket[]>(
+      `SELECT 'TRIGGER' AS kind, TRIGGER_NAME AS name FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?
+       UNION ALL SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?
+       UNION ALL SELECT 'EVENT', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?`,
+      [database, database, database],
+    );
+    for (const row of existing) await conn.query(`DROP ${String(row.kind)} IF EXISTS ${q(String(row.name))}`);
+    for (const object of objects) await recreate(conn, object);
+  } finally {
+    conn.release();
+  }
+}
+
 export function createSchemaObjectActivities(deps: ActivityDeps) {
   return {
     /**
@@ -68,22 +90,8 @@ export function createSchemaObjectActivities(deps: ActivityDeps) {
      */
     async recreateSchemaObjects({ source, destination }: { source: DatabaseRef; destination: DatabaseRef }): Promise<{ recreated: number }> {
       const objects = await readSchemaObjects(deps.pools.get(source.connection), source.database);
-      const conn = await deps.pools.get(destination.connection).getConnection();
-      try {
-        await conn.query(`USE ${quoteIdentifier(destination.database)}`);
-        const [existing] = await conn.query<RowDataPacket[]>(
-          `SELECT 'TRIGGER' AS kind, TRIGGER_NAME AS name FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?
-           UNION ALL SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?
-           UNION ALL SELECT 'EVENT', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?`,
-          [destination.database, destination.database, destination.database],
-        );
-        // Triggers are dropped first so they come back in the source's action order.
-        for (const row of existing) await conn.query(`DROP ${String(row.kind)} IF EXISTS ${q(String(row.name))}`);
-        for (const object of objects) await recreate(conn, object);
-        return { recreated: objects.length };
-      } finally {
-        conn.release();
-      }
+      await recreateSchemaObjectsIn(deps.pools.get(destination.connection), destination.database, objects);
+      return { recreated: objects.length };
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Pool } from 'mysql2/promise';
 import type { DbferryConfig } from '../config/schema.ts';
 import type { TokenStore } from '../control/tokens.ts';
 import type { RunStore } from '../control/runs.ts';
+import type { BackupStores } from '../storage/stores.ts';
 
 /** What every API request may use; created once when the API starts. */
 export interface ApiDeps {
@@ -11,4 +12,6 @@ export interface ApiDeps {
   controlPool: Pool;
   tokens: TokenStore;
   runs: RunStore;
+  /** One store per configured backup target, created on first use and closed with the API. */
+  stores: BackupStores;
 }

@@ -2,10 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { databaseRefSchema } from '../shared/copy-schemas.ts';
 import type { AuthenticatedUser } from '../control/tokens.ts';
-import type { CopyService, CopyView } from './copy-service.ts';
+import type { CopyView } from './copy-service.ts';
+import type { ApiDeps } from './deps.ts';
 import { ApiError } from './errors.ts';
 import { readJsonBody, sendJson } from './http-io.ts';
-import { describeIssues } from './trpc.ts';
+import { handleBackupRest } from './rest-backups.ts';
+import { describeIssues, type ApiServices } from './trpc.ts';
 
 /** Seed 000's request body, field for field (snake_case `callback_url`). */
 const restStartCopySchema = z
@@ -42,8 +44,11 @@ export function toSeedCopy(view: CopyView) {
   };
 }
 
-/** Handles seed 000's REST routes; returns false when the path is not one of them. */
-export async function handleRest(req: IncomingMessage, res: ServerResponse, path: string, user: AuthenticatedUser, copies: CopyService): Promise<boolean> {
+/** Handles the seeds' REST routes (000: copies, 001: backups); returns false when the path is not one of them. */
+export async function handleRest(req: IncomingMessage, res: ServerResponse, url: URL, user: AuthenticatedUser, services: ApiServices, deps: ApiDeps): Promise<boolean> {
+  const { copies } = services;
+  const path = url.pathname;
+  if (path.startsWith('/api/v1/backups')) return handleBackupRest(req, res, url, user, services.backups, deps);
   if (path === '/api/db-copies' && req.method === 'POST') {
     const parsed = restStartCopySchema.safeParse(await readJsonBody(req));
     if (!parsed.success) throw new ApiError('BAD_REQUEST', describeIssues(parsed.error.issues));

@@ -8,14 +8,18 @@ import { MysqlPools } from '../db/pools.ts';
 import { migrateControlSchema } from '../control/migrations.ts';
 import { TokenStore } from '../control/tokens.ts';
 import { RunStore } from '../control/runs.ts';
+import { BackupStores } from '../storage/stores.ts';
+import { BackupService } from './backup-service.ts';
 import { CopyService } from './copy-service.ts';
+import { RestoreService } from './restore-service.ts';
+import { ScheduleService } from './schedule-service.ts';
 import type { ApiDeps } from './deps.ts';
 import { ApiError, httpStatusOf } from './errors.ts';
 import { bearerToken, sendJson } from './http-io.ts';
 import { openApiDocument } from './openapi.ts';
 import { handleRest } from './rest.ts';
 import { appRouter } from './router.ts';
-import type { ApiContext } from './trpc.ts';
+import type { ApiContext, ApiServices } from './trpc.ts';
 
 export interface ApiHandle {
   url: string;
@@ -43,8 +47,15 @@ export async function startApi(config: DbferryConfig, env: DbferryEnv, listen = 
     config, temporal, controlPool,
     tokens: new TokenStore(controlPool, config.control.database),
     runs: new RunStore(controlPool, config.control.database),
+    stores: new BackupStores(config),
   };
-  const copies = new CopyService(deps);
+  const backups = new BackupService(deps);
+  const services: ApiServices = {
+    copies: new CopyService(deps),
+    backups,
+    schedules: new ScheduleService(deps),
+    restores: new RestoreService(deps, backups),
+  };
   const authenticate = async (req: IncomingMessage) => {
     const token = bearerToken(req);
     return token ? deps.tokens.verify(token) : null;
@@ -53,14 +64,15 @@ export async function startApi(config: DbferryConfig, env: DbferryEnv, listen = 
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
-    createContext: async ({ req }): Promise<ApiContext> => ({ deps, copies, user: await authenticate(req) }),
+    createContext: async ({ req }): Promise<ApiContext> => ({ deps, ...services, user: await authenticate(req) }),
     onError({ error, path }) {
       if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`trpc ${path}: ${error.message}`);
     },
   });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
     if (path.startsWith('/trpc/')) return trpc(req, res);
     void (async () => {
       try {
@@ -72,7 +84,7 @@ export async function startApi(config: DbferryConfig, env: DbferryEnv, listen = 
         if (!path.startsWith('/api/')) return sendJson(res, 404, { message: 'not found' });
         const user = await authenticate(req);
         if (!user) return sendJson(res, 401, { message: 'Unauthenticated.' }, { 'www-authenticate': 'Bearer' });
-        if (!(await handleRest(req, res, path, user, copies))) sendJson(res, 404, { message: 'not found' });
+        if (!(await handleRest(req, res, url, user, services, deps))) sendJson(res, 404, { message: 'not found' });
       } catch (error) {
         if (error instanceof ApiError) return sendJson(res, httpStatusOf[error.code], { message: error.message, field: error.field ?? null });
         console.error(`${req.method} ${path}: ${(error as Error).message}`);
@@ -93,6 +105,7 @@ export async function startApi(config: DbferryConfig, env: DbferryEnv, listen = 
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await connection.close();
+      deps.stores.close();
       await pools.close();
     },
   };

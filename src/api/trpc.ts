@@ -3,10 +3,20 @@ import type { AuthenticatedUser } from '../control/tokens.ts';
 import type { ApiDeps } from './deps.ts';
 import { ApiError } from './errors.ts';
 import type { CopyService } from './copy-service.ts';
+import type { BackupService } from './backup-service.ts';
+import type { ScheduleService } from './schedule-service.ts';
+import type { RestoreService } from './restore-service.ts';
 
-export interface ApiContext {
-  deps: ApiDeps;
+/** The services every request may use (created once at start-up). */
+export interface ApiServices {
   copies: CopyService;
+  backups: BackupService;
+  schedules: ScheduleService;
+  restores: RestoreService;
+}
+
+export interface ApiContext extends ApiServices {
+  deps: ApiDeps;
   user: AuthenticatedUser | null;
 }
 

@@ -6,6 +6,8 @@ import { TokenStore } from '../control/tokens.ts';
 import { parse, UsageError } from './args.ts';
 import { apiCommand, devCommand, workerCommand } from './stack.ts';
 import { cancelCommand, copyCommand, describeCliError, statusCommand } from './user-commands.ts';
+import { backupCommand, backupsCommand, restoreCommand } from './backup-commands.ts';
+import { scheduleCommand } from './schedule-commands.ts';
 
 const USAGE = `usage: dbferry <command>
 
@@ -17,6 +19,18 @@ const USAGE = `usage: dbferry <command>
                               [--callback-url URL] [--idempotency-key KEY]
   status ID [--follow] [--json]
   cancel ID
+  backup --from CONN/DB --target NAME [--format mysqldump|mydumper] [--compression gzip|zstd]
+         [--threads N] [--follow] [--json] [--callback-url URL] [--idempotency-key KEY]
+  backups list [--target NAME] [--source CONN[/DB]] [--status S] [--from ISO] [--to ISO] [--json]
+                              with --target: read the bucket directly (config file only, no API)
+  backups get ID [--json]
+  backups download ID [--output FILE]
+  restore BACKUP_ID --to CONN/DB [--force] [--threads N] [--follow] [--json]
+  schedule create NAME --from CONN/DB --target NAME --cron EXPR [--timezone TZ]
+           [--format F] [--compression C] [--keep-last N] [--keep-daily N] [--keep-weekly N]
+           [--keep-monthly N] [--overlap skip|bufferOne] [--paused] [--json]
+  schedule update NAME [options of create but --from] [--no-retention]
+  schedule list | get NAME | pause NAME | resume NAME | trigger NAME | delete NAME
 
 The config file is named by DBFERRY_CONFIG; user commands call the API at DBFERRY_URL
 (default http://127.0.0.1:8080) with DBFERRY_TOKEN.`;
@@ -49,6 +63,10 @@ async function main(argv: string[]): Promise<number> {
     case 'copy': return copyCommand(args);
     case 'status': return statusCommand(args);
     case 'cancel': return cancelCommand(args);
+    case 'backup': return backupCommand(args);
+    case 'backups': return backupsCommand(args);
+    case 'restore': return restoreCommand(args);
+    case 'schedule': case 'schedules': return scheduleCommand(args);
     case undefined: case 'help': case '--help': case '-h':
       process.stdout.write(`${USAGE}\n`);
       return command ? 0 : 2;

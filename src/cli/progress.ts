@@ -1,11 +1,18 @@
-import type { CopyView } from '../api/copy-service.ts';
+/** What a progress line shows, for copies, backups and restores alike. */
+export interface ProgressView {
+  id: string;
+  status: string;
+  phase: string | null;
+  progress: number;
+  lastError: string | null;
+}
 
 /** Renders copy progress: a redrawn bar on a terminal, one plain line per change otherwise. */
 export function createProgressPrinter(stream: NodeJS.WriteStream, json: boolean) {
   const tty = Boolean(stream.isTTY) && !json;
   let last = '';
   return {
-    update(view: CopyView): void {
+    update(view: ProgressView): void {
       if (json) {
         stream.write(`${JSON.stringify(view)}\n`);
         return;
@@ -21,7 +28,7 @@ export function createProgressPrinter(stream: NodeJS.WriteStream, json: boolean)
         stream.write(`${line}\n`);
       }
     },
-    done(view: CopyView): void {
+    done(view: ProgressView): void {
       if (tty) stream.write('\n');
       if (!json && view.lastError) stream.write(`error: ${view.lastError}\n`);
     },

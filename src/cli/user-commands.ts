@@ -6,7 +6,7 @@ import { parse, parseRef, UsageError } from './args.ts';
 import { createProgressPrinter } from './progress.ts';
 
 /** The API the CLI talks to: DBFERRY_URL and DBFERRY_TOKEN. */
-function apiClient(): DbferryClient {
+export function apiClient(): DbferryClient {
   const token = process.env.DBFERRY_TOKEN;
   if (!token) throw new UsageError('DBFERRY_TOKEN is not set: create one with `dbferry token create --user NAME`');
   return createDbferryClient({ url: process.env.DBFERRY_URL ?? 'http://127.0.0.1:8080', token });

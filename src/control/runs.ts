@@ -88,6 +88,19 @@ export class RunStore {
     return run && run.createdByUserId === userId && run.kind === kind ? run : null;
   }
 
+  /** Which of `ids` are this user's runs of `kind` (one query per thousand ids). */
+  async ownedIds(userId: number, kind: string, ids: readonly string[]): Promise<Set<string>> {
+    const owned = new Set<string>();
+    for (let i = 0; i < ids.length; i += 1000) {
+      const [rows] = await this.pool.query<RunRow[]>(
+        `SELECT id FROM ${this.#table} WHERE created_by_user_id = ? AND kind = ? AND id IN (?)`,
+        [userId, kind, ids.slice(i, i + 1000)],
+      );
+      for (const row of rows) owned.add(row.id);
+    }
+    return owned;
+  }
+
   async listOwned(userId: number, kind: string, limit: number, before?: string): Promise<RunRecord[]> {
     const [rows] = await this.pool.query<RunRow[]>(
       `SELECT * FROM ${this.#table} WHERE created_by_user_id = ? AND kind = ? AND run_id IS NOT NULL

@@ -18,24 +18,35 @@ export function sameDatabase(config: DbferryConfig, a: DatabaseRef, b: DatabaseR
 }
 
 /**
+ * The checks any write into `destination` must pass (copies and restores): the connection exists,
+ * allows writes, and the database is not dbferry's control schema.
+ */
+export function findDestinationProblem(config: DbferryConfig, destination: DatabaseRef): RequestProblem | null {
+  const conn = Object.hasOwn(config.connections, destination.connection) ? config.connections[destination.connection] : undefined;
+  if (!conn) return { field: 'destination.connection', message: `no connection named "${destination.connection}"`, kind: 'invalid' };
+  if (!conn.allowWrite) {
+    return {
+      field: 'destination.connection',
+      message: `connection "${destination.connection}" does not allow writes (allowWrite is not set in the config)`,
+      kind: 'forbidden',
+    };
+  }
+  if (sameDatabase(config, destination, config.control)) {
+    return { field: 'destination.database', message: `"${destination.database}" is dbferry's control schema and is never a valid destination`, kind: 'forbidden' };
+  }
+  return null;
+}
+
+/**
  * The checks a copy request must pass before anything runs: connections exist, the destination
  * allows writes, it is not dbferry's control schema and not the source itself.
  */
 export function findCopyRequestProblem(config: DbferryConfig, req: { source: DatabaseRef; destination: DatabaseRef }): RequestProblem | null {
-  for (const field of ['source', 'destination'] as const) {
-    const name = req[field].connection;
-    if (!config.connections[name]) return { field: `${field}.connection`, message: `no connection named "${name}"`, kind: 'invalid' };
+  if (!Object.hasOwn(config.connections, req.source.connection)) {
+    return { field: 'source.connection', message: `no connection named "${req.source.connection}"`, kind: 'invalid' };
   }
-  if (!config.connections[req.destination.connection]!.allowWrite) {
-    return {
-      field: 'destination.connection',
-      message: `connection "${req.destination.connection}" does not allow writes (allowWrite is not set in the config)`,
-      kind: 'forbidden',
-    };
-  }
-  if (sameDatabase(config, req.destination, config.control)) {
-    return { field: 'destination.database', message: `"${req.destination.database}" is dbferry's control schema and is never a valid destination`, kind: 'forbidden' };
-  }
+  const problem = findDestinationProblem(config, req.destination);
+  if (problem) return problem;
   if (sameDatabase(config, req.source, req.destination)) {
     return { field: 'destination', message: 'source and destination are the same database', kind: 'invalid' };
   }

@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, createWriteStream, type Dirent } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
@@ -111,6 +111,16 @@ export function createFileStore(root: string): BackupStore {
 
     async ensureBucket() {
       await mkdir(root, { recursive: true });
+    },
+
+    async removeIncompleteUploads(key) {
+      const path = pathOf(key);
+      const prefix = `${basename(path)}.partial-`;
+      const names = await readdir(dirname(path)).catch(() => [] as string[]);
+      const partials = names.filter((n) => n.startsWith(prefix) && PARTIAL.test(n));
+      for (const name of partials) await rm(join(dirname(path), name), { force: true });
+      if (partials.length) await removeEmptyParents(root, dirname(path));
+      return partials.length;
     },
 
     close: () => undefined,

@@ -4,7 +4,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateBucketCommand, DeleteObjectCommand,
-  DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand,
+  DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand,
   S3Client, UploadPartCommand, paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -182,6 +182,30 @@ export function createS3Store(target: TargetConfig, location: S3Location, env: N
         await client.send(new CreateBucketCommand({ Bucket: bucket }));
       } catch (err) {
         if ((err as Error).name !== 'BucketAlreadyOwnedByYou') throw storageFailure(`creating bucket ${bucket}`, err);
+      }
+    },
+
+    async removeIncompleteUploads(key) {
+      const full = objectKey(key);
+      let removed = 0;
+      try {
+        let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
+        for (;;) {
+          const page = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: full, ...markers }));
+          for (const upload of page.Uploads ?? []) {
+            if (upload.Key !== full || !upload.UploadId) continue; // a longer key with this prefix
+            const aborted = await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: full, UploadId: upload.UploadId }))
+              .then(() => true, (err: unknown) => {
+                if ((err as Error).name === 'NoSuchUpload') return false; // finished or aborted meanwhile
+                throw err;
+              });
+            if (aborted) removed++;
+          }
+          if (!page.IsTruncated) return removed;
+          markers = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker };
+        }
+      } catch (err) {
+        throw storageFailure(`removing unfinished uploads of ${where(key)}`, err);
       }
     },
 

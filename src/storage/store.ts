@@ -48,6 +48,12 @@ export interface BackupStore {
   getJson(key: string): Promise<unknown>;
   /** Creates the bucket or root directory when missing (tests, first-time setup). */
   ensureBucket(): Promise<void>;
+  /**
+   * Removes what unfinished uploads to `key` left behind when their process died before it could
+   * abort them (pending multipart uploads on S3, partial files on file targets); returns how many.
+   * Only for keys nobody is writing to now.
+   */
+  removeIncompleteUploads(key: string): Promise<number>;
   /** Releases sockets; the store must not be used afterwards. */
   close(): void;
 }

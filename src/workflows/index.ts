@@ -1,3 +1,5 @@
 // The workflow bundle: every workflow the worker runs.
 export { copyDatabase } from './copy-database.ts';
+export { backupDatabase } from './backup-database.ts';
+export { restoreBackup } from './restore-backup.ts';
 export { deliverWebhookWorkflow } from './deliver-webhook.ts';

@@ -9,6 +9,7 @@ import type { DbferryEnv } from '../../src/config/env.ts';
 import { startWorker, type WorkerHandle } from '../../src/worker.ts';
 import { startApi, type ApiHandle } from '../../src/api/server.ts';
 import { createDbferryClient, type DbferryClient } from '../../src/client.ts';
+import { createStore, type BackupStore } from '../../src/storage/store.ts';
 import { rootConnection } from './mysql.ts';
 
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
@@ -22,8 +23,15 @@ export interface TestUser {
   client: DbferryClient;
 }
 
+/** The backup targets every test config declares: `s3` (the test S3 server) and `files` (a temp dir). */
+export interface TestTargets {
+  s3: { name: 's3'; bucket: string; prefix: string; store: BackupStore };
+  files: { name: 'files'; root: string; store: BackupStore };
+}
+
 export interface TestStack {
   configPath: string;
+  targets: TestTargets;
   config: ReturnType<typeof loadConfig>;
   env: DbferryEnv;
   api: ApiHandle;
@@ -58,6 +66,15 @@ export async function startTestStack(opts: { worker?: boolean; taskQueue?: strin
   await ensureGuardedUser();
   const dir = await mkdtemp(join(tmpdir(), 'dbferry-test-'));
   const suffix = randomBytes(4).toString('hex');
+  // Credentials reach the worker through the environment variables the target names, as in production.
+  const s3 = inject('s3');
+  process.env.DBFERRY_T_S3_KEY = s3.accessKeyId;
+  process.env.DBFERRY_T_S3_SECRET = s3.secretAccessKey;
+  const bucket = `dbferry-t-${suffix}`;
+  const targets = {
+    s3: { url: `s3://${bucket}/backups/t`, endpoint: s3.endpoint, region: s3.region, accessKeyIdEnv: 'DBFERRY_T_S3_KEY', secretAccessKeyEnv: 'DBFERRY_T_S3_SECRET' },
+    files: { url: `file://${join(dir, 'file-target')}` },
+  };
   const config = {
     connections: {
       local: { host: '127.0.0.1', port: 3306, user: 'root', flavor: 'mariadb', allowWrite: true },
@@ -69,6 +86,7 @@ export async function startTestStack(opts: { worker?: boolean; taskQueue?: strin
     taskQueue: opts.taskQueue ?? `dbferry-test-${suffix}`,
     api: { host: '127.0.0.1', port: 0 },
     webhooks: { allowPrivateNetworks: true },
+    targets,
   };
   const configPath = join(dir, 'dbferry.json');
   await writeFile(configPath, JSON.stringify(config, null, 2));
@@ -85,8 +103,13 @@ export async function startTestStack(opts: { worker?: boolean; taskQueue?: strin
   };
   const alice = await user('alice');
   const bob = await user('bob');
+  const testTargets: TestTargets = {
+    s3: { name: 's3', bucket, prefix: 'backups/t', store: createStore(loaded.targets.s3!, process.env) },
+    files: { name: 'files', root: join(dir, 'file-target'), store: createStore(loaded.targets.files!, process.env) },
+  };
+  await Promise.all([testTargets.s3.store.ensureBucket(), testTargets.files.store.ensureBucket()]);
   return {
-    configPath, config: loaded, env, api, worker, temporal, alice, bob,
+    configPath, config: loaded, env, api, worker, temporal, alice, bob, targets: testTargets,
     http(path, init = {}) {
       const { token, ...rest } = init;
       const headers = new Headers(rest.headers);
@@ -96,6 +119,8 @@ export async function startTestStack(opts: { worker?: boolean; taskQueue?: strin
     },
     async stop() {
       await worker?.stop();
+      testTargets.s3.store.close();
+      testTargets.files.store.close();
       await api.close();
       await connection.close();
       const conn = await rootConnection();

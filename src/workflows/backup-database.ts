@@ -1,0 +1,152 @@
+import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.ts';
+import type { StreamBackupOutput } from '../activities/backup.ts';
+import {
+  backupObjectKey, backupProgressRange, type BackupManifest, type BackupPhase, type BackupState, type BackupStatus, type BackupWorkflowInput,
+} from '../shared/backup.ts';
+import { backupProgressSignal, cancelBackupSignal, getBackupStatusQuery } from '../shared/backup-messages.ts';
+import { describeFailure, failureType } from './failures.ts';
+import { sendWebhook } from './notify.ts';
+
+// Quick checks and small writes: a few retries for a flaky connection, never for a refused request.
+const { validateBackup, writeBackupManifest, applyRetention } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+// The dump and upload: long, heartbeating every second, so a dead worker is noticed within 20 s and
+// the backup taken again. On cancel the workflow waits until the tools are dead and the upload aborted.
+const { streamBackupToTarget } = proxyActivities<Activities>({
+  startToCloseTimeout: '48 hours',
+  heartbeatTimeout: '20 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 3 },
+});
+// Cleanup must happen: many attempts, short each.
+const { discardBackup, removeBackupScratch } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
+});
+
+/**
+ * Backs up one database into a target: validate, dump and stream it compressed into the store,
+ * write the manifest that makes the object a backup, apply the retention policy, and always clean
+ * up. A failed or cancelled backup leaves nothing in the target.
+ */
+export async function backupDatabase(input: BackupWorkflowInput): Promise<BackupState> {
+  // A Temporal Schedule starts every run with the same arguments: each run is then its own backup.
+  const backupId = input.backupId || workflowInfo().runId;
+  const state: BackupState = {
+    id: backupId, status: 'queued', phase: 'queued', progress: 0, startedAt: null, finishedAt: null,
+    lastError: null, updatedAt: null, target: input.target, key: null, size: null, sha256: null, retention: null,
+  };
+  const publish = (): void => {
+    state.updatedAt = new Date().toISOString();
+    upsertMemo({ state: { ...state } });
+  };
+  const setPhase = (phase: BackupPhase, progress?: number): void => {
+    state.phase = phase;
+    if (progress !== undefined && progress > state.progress) state.progress = progress;
+    publish();
+  };
+  const notify = (status: BackupStatus): Promise<void> =>
+    sendWebhook(input.callbackUrl, backupId, status, {
+      id: backupId, status, started_at: state.startedAt, finished_at: state.finishedAt, error: state.lastError,
+      target: input.target, key: state.key, size: state.size, sha256: state.sha256,
+    });
+
+  const work = new CancellationScope();
+  setHandler(getBackupStatusQuery, () => state);
+  setHandler(cancelBackupSignal, () => work.cancel());
+  setHandler(backupProgressSignal, ({ phase, fraction }) => {
+    if (phase !== 'dumping' && phase !== 'streaming') return;
+    // mydumper's upload starts inside the same activity: its first report moves the phase on.
+    if (phase === 'streaming' && state.phase === 'dumping') state.phase = 'streaming';
+    if (state.phase !== phase) return; // a late report from a finished phase
+    const [low, high] = backupProgressRange(input.format, phase);
+    const progress = Math.min(high, Math.floor(low + (high - low) * fraction));
+    if (progress > state.progress) {
+      state.progress = progress;
+      publish();
+    }
+  });
+
+  const started = new Date();
+  const key = backupObjectKey(input.source.database, input.format, input.compression, started);
+  let stored: StreamBackupOutput | null = null;
+  let keyIsOurs = false;
+  let outcome: BackupStatus = 'failed';
+  let cancellation: unknown = null;
+  try {
+    await work.run(async () => {
+      state.status = 'running';
+      state.startedAt = started.toISOString();
+      state.key = key;
+      setPhase('validating');
+      await notify('running');
+      await validateBackup({ source: input.source, target: input.target });
+
+      const [first] = backupProgressRange(input.format, 'dumping');
+      setPhase(input.format === 'mydumper' ? 'dumping' : 'streaming', first);
+      keyIsOurs = true;
+      try {
+        stored = await streamBackupToTarget({
+          backupId, source: input.source, target: input.target, key, format: input.format, compression: input.compression, threads: input.threads,
+        });
+      } catch (error) {
+        if (failureType(error) === 'BackupKeyTaken') keyIsOurs = false; // another backup's object: not ours to remove
+        throw error;
+      }
+      state.size = stored.size;
+      state.sha256 = stored.sha256;
+
+      setPhase('writing-manifest', 97);
+      const finished = new Date();
+      const manifest: BackupManifest = {
+        manifestVersion: 1, id: backupId, kind: 'logical', source: input.source, target: input.target, key,
+        format: input.format, compression: input.compression, size: stored.size, sha256: stored.sha256,
+        startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs: finished.getTime() - started.getTime(),
+        tool: stored.tool, server: stored.server, tables: stored.tables, scheduleId: input.scheduleId, database: stored.database,
+      };
+      await writeBackupManifest({ manifest });
+    });
+    outcome = 'succeeded';
+  } catch (error) {
+    outcome = isCancellation(error) ? 'cancelled' : 'failed';
+    if (isCancellation(error)) cancellation = error;
+    state.lastError = isCancellation(error) ? 'cancelled by request' : describeFailure(error);
+  }
+
+  // Cleanup and retention run whatever happened and cannot be cancelled; the final status is shown
+  // only once they are done, so a caller who sees `cancelled` or `failed` knows nothing is left behind.
+  await CancellationScope.nonCancellable(async () => {
+    if (outcome === 'succeeded' && input.retention) {
+      setPhase('applying-retention');
+      try {
+        const { deleted } = await applyRetention({ target: input.target, source: input.source, scheduleId: input.scheduleId, retention: input.retention, keep: key });
+        state.retention = { deleted, error: null };
+      } catch (error) {
+        // The backup stands; the next successful one applies the policy again.
+        state.retention = { deleted: [], error: describeFailure(error) };
+      }
+    }
+    setPhase('cleaning-up');
+    if (outcome !== 'succeeded' && keyIsOurs) {
+      try {
+        await discardBackup({ target: input.target, key, backupId });
+      } catch (error) {
+        // Said in the final state rather than leaving the run stuck in cleanup.
+        state.lastError = `${state.lastError ?? outcome}; and removing ${key} from the target failed: ${describeFailure(error)}`;
+      }
+      state.size = state.sha256 = null;
+    }
+    if (input.format === 'mydumper') await removeBackupScratch({ backupId });
+    state.status = outcome;
+    if (outcome === 'succeeded') state.progress = 100;
+    state.finishedAt = new Date().toISOString();
+    setPhase('done');
+    await notify(state.status);
+  });
+  if (cancellation) throw cancellation;
+  if (outcome === 'failed') throw ApplicationFailure.nonRetryable(state.lastError ?? 'backup failed', 'BackupFailed');
+  return state;
+}
