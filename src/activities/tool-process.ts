@@ -45,6 +45,8 @@ export function startTool(command: string, args: string[], { signal, stdin = 'ig
       if (tail.length > 30) tail.shift();
     }
   });
+  // A tool can fail before the pid file is written; mark the rejection handled now, await it below.
+  child.catch(() => undefined);
   const recorded = pidFile && child.pid ? writeFile(pidFile, String(child.pid)) : Promise.resolve();
   const done = (async () => {
     try {

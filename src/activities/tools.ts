@@ -80,7 +80,7 @@ export async function runTool({ command, args, pidFile, signal, onLine }: ToolRu
     all: true,
     env: { LC_ALL: 'C' },
   });
-  if (child.pid) await writeFile(pidFile, String(child.pid));
+  // Output is read from the first byte, so a tool that fails at once still explains why.
   let pending = '';
   child.all?.on('data', (chunk: Buffer) => {
     const lines = (pending + chunk.toString('utf8')).split('\n');
@@ -92,11 +92,15 @@ export async function runTool({ command, args, pidFile, signal, onLine }: ToolRu
       onLine?.(line);
     }
   });
+  // A tool can fail before the pid file is written; mark the rejection handled now, await it below.
+  child.catch(() => undefined);
+  if (child.pid) await writeFile(pidFile, String(child.pid));
   try {
     await child;
     return tail;
   } catch (error) {
     if (signal.aborted) throw signal.reason;
+    if (pending.trim()) tail.push(pending);
     throw toolFailure(command, tail, error);
   } finally {
     await rm(pidFile, { force: true });

@@ -1,4 +1,5 @@
-import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import { cleanupActivity, toolActivity } from './activity-options.ts';
 import type { Activities } from '../activities/index.ts';
 import type { StreamBackupOutput } from '../activities/backup.ts';
 import {
@@ -15,17 +16,8 @@ const { validateBackup, writeBackupManifest, applyRetention } = proxyActivities<
 });
 // The dump and upload: long, heartbeating every second, so a dead worker is noticed within 20 s and
 // the backup taken again. On cancel the workflow waits until the tools are dead and the upload aborted.
-const { streamBackupToTarget } = proxyActivities<Activities>({
-  startToCloseTimeout: '48 hours',
-  heartbeatTimeout: '20 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 3 },
-});
-// Cleanup must happen: many attempts, short each.
-const { discardBackup, removeBackupScratch } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
-});
+const { streamBackupToTarget } = proxyActivities<Activities>(toolActivity);
+const { discardBackup, removeBackupScratch } = proxyActivities<Activities>(cleanupActivity);
 
 /**
  * Backs up one database into a target: validate, dump and stream it compressed into the store,

@@ -1,29 +1,14 @@
-import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler, upsertMemo, log } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler, upsertMemo, log } from '@temporalio/workflow';
+import { catalogActivity, cleanupActivity, toolActivity } from './activity-options.ts';
 import type { Activities } from '../activities/index.ts';
 import { copyPhaseRange, type CopyPhase, type CopyState, type CopyStatus, type CopyWorkflowInput } from '../shared/copy.ts';
 import { cancelCopySignal, copyProgressSignal, getCopyStatusQuery } from '../shared/copy-messages.ts';
 import { describeFailure, failureType } from './failures.ts';
 import { sendWebhook } from './notify.ts';
 
-// Quick catalogue checks: a few retries for a flaky connection, never for a refused request.
-const { validateCopy, verifyCopy, recreateSchemaObjects } = proxyActivities<Activities>({
-  startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 5 },
-});
-// The tools: long, heartbeating every second, so a dead worker is noticed within 20 s and retried.
-// On cancel the workflow waits until the tool is really dead before it cleans up behind it.
-const { dumpDatabase, loadDump } = proxyActivities<Activities>({
-  startToCloseTimeout: '48 hours',
-  heartbeatTimeout: '20 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 3 },
-});
-// Cleanup must happen: many attempts, short each.
-const { removeDumpDirectory, dropCopyDestination } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
-});
+const { validateCopy, verifyCopy, recreateSchemaObjects } = proxyActivities<Activities>(catalogActivity);
+const { dumpDatabase, loadDump } = proxyActivities<Activities>(toolActivity);
+const { removeDumpDirectory, dropCopyDestination } = proxyActivities<Activities>(cleanupActivity);
 
 /**
  * Copies one database into another: validate, dump with mydumper, load with myloader, verify the

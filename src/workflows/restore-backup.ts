@@ -1,4 +1,5 @@
-import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
+import { catalogActivity, cleanupActivity, toolActivity } from './activity-options.ts';
 import type { Activities } from '../activities/index.ts';
 import { restorePhaseRange, type BackupStatus, type RestorePhase, type RestoreState, type RestoreWorkflowInput } from '../shared/backup.ts';
 import { cancelRestoreSignal, getRestoreStatusQuery, restoreProgressSignal } from '../shared/backup-messages.ts';
@@ -6,24 +7,11 @@ import { describeFailure, failureType } from './failures.ts';
 import { sendWebhook } from './notify.ts';
 
 // Reading the manifest and the catalogue: a few retries for a flaky connection, never for a refused request.
-const { validateRestore, verifyCopy, recreateSchemaObjectsFromDump } = proxyActivities<Activities>({
-  startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 5 },
-});
+const { validateRestore, verifyCopy, recreateSchemaObjectsFromDump } = proxyActivities<Activities>(catalogActivity);
 // Download, checksum and load: long, heartbeating every second; on cancel the workflow waits until
 // the tools are dead before it drops what they wrote.
-const { verifyBackupChecksum, loadSqlBackup, extractBackup, loadDump } = proxyActivities<Activities>({
-  startToCloseTimeout: '48 hours',
-  heartbeatTimeout: '20 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 3 },
-});
-// Cleanup must happen: many attempts, short each.
-const { removeDumpDirectory, dropCopyDestination } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
-});
+const { verifyBackupChecksum, loadSqlBackup, extractBackup, loadDump } = proxyActivities<Activities>(toolActivity);
+const { removeDumpDirectory, dropCopyDestination } = proxyActivities<Activities>(cleanupActivity);
 
 /**
  * Restores a backup into a database: validate (manifest, destination guards), verify the stored
