@@ -42,6 +42,10 @@ export interface LoadDumpInput {
 // mydumper flags shared with the benchmark's raw run so both do the same work.
 export const MYDUMPER_FLAGS = ['--triggers', '--events', '--routines', '--rows', '200000', '--verbose', '3'];
 export const MYLOADER_FLAGS = ['--verbose', '3'];
+// MariaDB 10.6+ locks a whole empty table for the first bulk insert with unique and FK checks off,
+// as myloader loads; its other threads then wait for that lock and, on a busy server, used to give
+// up after the default 50 s ("Lock wait timeout exceeded"). They wait for the load instead.
+const MYLOADER_SESSION = { myloader: ['init-command=SET SESSION innodb_lock_wait_timeout=86400'] };
 
 /** Where a run (copy or restore) keeps its dump directory, and its tools their pid files. */
 export const dumpDirectoryFor = (workDir: string, runId: string): string => join(workDir, `copy-${runId}`);
@@ -123,6 +127,7 @@ export function createDumperActivities(deps: ActivityDeps) {
             signal: ctx.cancellationSignal,
             onLine: tracker.onLine,
           }),
+          MYLOADER_SESSION,
         );
         // myloader 0.10 logs some failed statements and still exits 0: treat them as failures.
         const errors = tail.filter((l) => /CRITICAL|\bError\b/.test(l) && !/already exists/.test(l));
