@@ -3,7 +3,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { execa } from 'execa';
-import { toolFailure } from './tools.ts';
+import { followLines, toolFailure } from './tools.ts';
 
 export interface ToolProcess {
   command: string;
@@ -34,17 +34,7 @@ export function startTool(command: string, args: string[], { signal, stdin = 'ig
     buffer: false,
     env: { LC_ALL: 'C' },
   });
-  const tail: string[] = [];
-  let pending = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    const lines = (pending + chunk.toString('utf8')).split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line.trim()) continue;
-      tail.push(line);
-      if (tail.length > 30) tail.shift();
-    }
-  });
+  const stderr = followLines(child.stderr);
   // A tool can fail before the pid file is written; mark the rejection handled now, await it below.
   child.catch(() => undefined);
   const recorded = pidFile && child.pid ? writeFile(pidFile, String(child.pid)) : Promise.resolve();
@@ -53,9 +43,8 @@ export function startTool(command: string, args: string[], { signal, stdin = 'ig
       await recorded;
       await child;
     } catch (error) {
-      if (pending.trim()) tail.push(pending);
       if (signal.aborted) throw signal.reason;
-      throw toolFailure(command, tail, error);
+      throw toolFailure(command, stderr.finish(), error);
     } finally {
       if (pidFile) await rm(pidFile, { force: true });
     }

@@ -1,6 +1,7 @@
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ConnectionConfig } from '../config/schema.ts';
@@ -70,6 +71,34 @@ export async function killOrphanedTool(pidFile: string): Promise<void> {
   await rm(pidFile, { force: true });
 }
 
+/**
+ * Splits a tool's output into lines as it arrives, hands each to `onLine`, and keeps the last 30
+ * for error messages; `finish()` adds a last line that had no newline.
+ */
+export function followLines(stream: Readable | null | undefined, onLine?: (line: string) => void) {
+  const tail: string[] = [];
+  let pending = '';
+  const keep = (line: string): void => {
+    if (!line.trim()) return;
+    tail.push(line);
+    if (tail.length > 30) tail.shift();
+    onLine?.(line);
+  };
+  stream?.on('data', (chunk: Buffer) => {
+    const lines = (pending + chunk.toString('utf8')).split('\n');
+    pending = lines.pop() ?? '';
+    lines.forEach(keep);
+  });
+  return {
+    tail,
+    finish(): string[] {
+      keep(pending);
+      pending = '';
+      return tail;
+    },
+  };
+}
+
 export interface ToolRun {
   command: string;
   args: string[];
@@ -80,7 +109,6 @@ export interface ToolRun {
 
 /** Runs a native tool with the activity's cancellation; returns its last output lines for errors. */
 export async function runTool({ command, args, pidFile, signal, onLine }: ToolRun): Promise<string[]> {
-  const tail: string[] = [];
   const child = execa(command, args, {
     cancelSignal: signal,
     forceKillAfterDelay: 3000,
@@ -90,27 +118,16 @@ export async function runTool({ command, args, pidFile, signal, onLine }: ToolRu
     env: { LC_ALL: 'C' },
   });
   // Output is read from the first byte, so a tool that fails at once still explains why.
-  let pending = '';
-  child.all?.on('data', (chunk: Buffer) => {
-    const lines = (pending + chunk.toString('utf8')).split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line.trim()) continue;
-      tail.push(line);
-      if (tail.length > 30) tail.shift();
-      onLine?.(line);
-    }
-  });
+  const output = followLines(child.all, onLine);
   // A tool can fail before the pid file is written; mark the rejection handled now, await it below.
   child.catch(() => undefined);
   if (child.pid) await writeFile(pidFile, String(child.pid));
   try {
     await child;
-    return tail;
+    return output.tail;
   } catch (error) {
     if (signal.aborted) throw signal.reason;
-    if (pending.trim()) tail.push(pending);
-    throw toolFailure(command, tail, error);
+    throw toolFailure(command, output.finish(), error);
   } finally {
     await rm(pidFile, { force: true });
   }

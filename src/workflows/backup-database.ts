@@ -1,13 +1,14 @@
-import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import { cleanupActivity, toolActivity } from './activity-options.ts';
 import type { Activities } from '../activities/index.ts';
 import type { StreamBackupOutput } from '../activities/backup.ts';
 import {
-  backupObjectKey, backupProgressRange, type BackupManifest, type BackupPhase, type BackupState, type BackupStatus, type BackupWorkflowInput,
+  backupObjectKey, backupProgressRange, type BackupManifest, type BackupState, type BackupStatus, type BackupWorkflowInput,
 } from '../shared/backup.ts';
 import { backupProgressSignal, cancelBackupSignal, getBackupStatusQuery } from '../shared/backup-messages.ts';
 import { describeFailure, failureType } from './failures.ts';
 import { sendWebhook } from './notify.ts';
+import { trackRunState } from './run-state.ts';
 
 // Quick checks and small writes: a few retries for a flaky connection, never for a refused request.
 const { validateBackup, writeBackupManifest, applyRetention } = proxyActivities<Activities>({
@@ -31,15 +32,7 @@ export async function backupDatabase(input: BackupWorkflowInput): Promise<Backup
     id: backupId, status: 'queued', phase: 'queued', progress: 0, startedAt: null, finishedAt: null,
     lastError: null, updatedAt: null, target: input.target, key: null, size: null, sha256: null, retention: null,
   };
-  const publish = (): void => {
-    state.updatedAt = new Date().toISOString();
-    upsertMemo({ state: { ...state } });
-  };
-  const setPhase = (phase: BackupPhase, progress?: number): void => {
-    state.phase = phase;
-    if (progress !== undefined && progress > state.progress) state.progress = progress;
-    publish();
-  };
+  const { setPhase, advance } = trackRunState(state);
   const notify = (status: BackupStatus): Promise<void> =>
     sendWebhook(input.callbackUrl, backupId, status, {
       id: backupId, status, started_at: state.startedAt, finished_at: state.finishedAt, error: state.lastError,
@@ -54,12 +47,7 @@ export async function backupDatabase(input: BackupWorkflowInput): Promise<Backup
     // mydumper's upload starts inside the same activity: its first report moves the phase on.
     if (phase === 'streaming' && state.phase === 'dumping') state.phase = 'streaming';
     if (state.phase !== phase) return; // a late report from a finished phase
-    const [low, high] = backupProgressRange(input.format, phase);
-    const progress = Math.min(high, Math.floor(low + (high - low) * fraction));
-    if (progress > state.progress) {
-      state.progress = progress;
-      publish();
-    }
+    advance(backupProgressRange(input.format, phase), fraction);
   });
 
   const started = new Date();

@@ -1,10 +1,11 @@
-import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler, upsertMemo, log } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler, log } from '@temporalio/workflow';
 import { catalogActivity, cleanupActivity, toolActivity } from './activity-options.ts';
 import type { Activities } from '../activities/index.ts';
-import { copyPhaseRange, type CopyPhase, type CopyState, type CopyStatus, type CopyWorkflowInput } from '../shared/copy.ts';
+import { copyPhaseRange, type CopyState, type CopyStatus, type CopyWorkflowInput } from '../shared/copy.ts';
 import { cancelCopySignal, copyProgressSignal, getCopyStatusQuery } from '../shared/copy-messages.ts';
 import { describeFailure, failureType } from './failures.ts';
 import { sendWebhook } from './notify.ts';
+import { trackRunState } from './run-state.ts';
 
 const { validateCopy, verifyCopy, recreateSchemaObjects } = proxyActivities<Activities>(catalogActivity);
 const { dumpDatabase, loadDump } = proxyActivities<Activities>(toolActivity);
@@ -19,15 +20,7 @@ export async function copyDatabase(input: CopyWorkflowInput): Promise<CopyState>
     id: input.copyId, status: 'queued', phase: 'queued', progress: 0,
     startedAt: null, finishedAt: null, lastError: null, updatedAt: null, tables: [],
   };
-  const publish = (): void => {
-    state.updatedAt = new Date().toISOString();
-    upsertMemo({ state: { ...state } });
-  };
-  const setPhase = (phase: CopyPhase, progress?: number): void => {
-    state.phase = phase;
-    if (progress !== undefined && progress > state.progress) state.progress = progress;
-    publish();
-  };
+  const { setPhase, advance } = trackRunState(state);
   const notify = (status: CopyStatus): Promise<void> =>
     sendWebhook(input.callbackUrl, input.copyId, status, {
       id: input.copyId, status, started_at: state.startedAt, finished_at: state.finishedAt, error: state.lastError,
@@ -38,12 +31,7 @@ export async function copyDatabase(input: CopyWorkflowInput): Promise<CopyState>
   setHandler(cancelCopySignal, () => work.cancel());
   setHandler(copyProgressSignal, ({ phase, fraction }) => {
     if (state.phase !== phase) return; // a late report from a finished phase
-    const [low, high] = copyPhaseRange[phase];
-    const progress = Math.min(high, Math.floor(low + (high - low) * fraction));
-    if (progress > state.progress) {
-      state.progress = progress;
-      publish();
-    }
+    advance(copyPhaseRange[phase], fraction);
   });
 
   let existingDestination: { charset: string; collation: string } | null = null;

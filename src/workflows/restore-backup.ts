@@ -1,10 +1,11 @@
-import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities, setHandler } from '@temporalio/workflow';
 import { catalogActivity, cleanupActivity, toolActivity } from './activity-options.ts';
 import type { Activities } from '../activities/index.ts';
-import { restorePhaseRange, type BackupStatus, type RestorePhase, type RestoreState, type RestoreWorkflowInput } from '../shared/backup.ts';
+import { restorePhaseRange, type BackupStatus, type RestoreState, type RestoreWorkflowInput } from '../shared/backup.ts';
 import { cancelRestoreSignal, getRestoreStatusQuery, restoreProgressSignal } from '../shared/backup-messages.ts';
 import { describeFailure, failureType } from './failures.ts';
 import { sendWebhook } from './notify.ts';
+import { trackRunState } from './run-state.ts';
 
 // Reading the manifest and the catalogue: a few retries for a flaky connection, never for a refused request.
 const { validateRestore, verifyCopy, recreateSchemaObjectsFromDump } = proxyActivities<Activities>(catalogActivity);
@@ -24,15 +25,7 @@ export async function restoreBackup(input: RestoreWorkflowInput): Promise<Restor
     id: input.restoreId, status: 'queued', phase: 'queued', progress: 0, startedAt: null, finishedAt: null,
     lastError: null, updatedAt: null, backupId: null, tables: [],
   };
-  const publish = (): void => {
-    state.updatedAt = new Date().toISOString();
-    upsertMemo({ state: { ...state } });
-  };
-  const setPhase = (phase: RestorePhase, progress?: number): void => {
-    state.phase = phase;
-    if (progress !== undefined && progress > state.progress) state.progress = progress;
-    publish();
-  };
+  const { setPhase, advance } = trackRunState(state);
   const notify = (status: BackupStatus): Promise<void> =>
     sendWebhook(input.callbackUrl, input.restoreId, status, {
       id: input.restoreId, status, started_at: state.startedAt, finished_at: state.finishedAt, error: state.lastError,
@@ -44,12 +37,7 @@ export async function restoreBackup(input: RestoreWorkflowInput): Promise<Restor
   setHandler(cancelRestoreSignal, () => work.cancel());
   setHandler(restoreProgressSignal, ({ phase, fraction }) => {
     if (phase !== state.phase || (phase !== 'verifying-checksum' && phase !== 'loading')) return;
-    const [low, high] = restorePhaseRange[phase];
-    const progress = Math.min(high, Math.floor(low + (high - low) * fraction));
-    if (progress > state.progress) {
-      state.progress = progress;
-      publish();
-    }
+    advance(restorePhaseRange[phase], fraction);
   });
 
   const { destination } = input;
