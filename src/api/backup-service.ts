@@ -4,7 +4,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, Workflo
 import type { AuthenticatedUser } from '../control/tokens.ts';
 import { backupWorkflowId, manifestKeyFor, type BackupState, type BackupWorkflowInput } from '../shared/backup.ts';
 import type { ListBackupsInput, TriggerBackupInput } from '../shared/backup-schemas.ts';
-import { searchAttributes } from '../shared/temporal.ts';
+import { runSearchAttributes, searchAttributes } from '../shared/temporal.ts';
 import { parseManifest } from '../storage/manifests.ts';
 import { PermanentStorageError } from '../storage/store.ts';
 import { checkBackupRequest } from './backup-checks.ts';
@@ -66,12 +66,7 @@ export class BackupService {
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         memo: { state: queuedState(record.id, input.target), request: { format: input.format, compression: input.compression } satisfies BackupRequestMemo },
-        typedSearchAttributes: [
-          { key: searchAttributes.kind, value: BACKUP_KIND },
-          { key: searchAttributes.source, value: source },
-          { key: searchAttributes.destination, value: input.target },
-          { key: searchAttributes.requestedBy, value: user.name },
-        ],
+        typedSearchAttributes: runSearchAttributes({ kind: BACKUP_KIND, source, destination: input.target, requestedBy: user.name }),
       });
       await this.deps.runs.attachRunId(record.id, handle.firstExecutionRunId);
     } catch (error) {

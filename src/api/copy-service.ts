@@ -5,7 +5,7 @@ import type { RunRecord } from '../control/runs.ts';
 import { copyWorkflowId, isFinalStatus, type CopyState, type CopyStatus, type CopyWorkflowInput, type TableCount } from '../shared/copy.ts';
 import type { StartCopyInput } from '../shared/copy-schemas.ts';
 import { findCopyRequestProblem } from '../shared/copy-rules.ts';
-import { searchAttributes } from '../shared/temporal.ts';
+import { runSearchAttributes } from '../shared/temporal.ts';
 import type { copyDatabase } from '../workflows/copy-database.ts';
 import { checkCallbackUrl } from './callback-url.ts';
 import type { ApiDeps } from './deps.ts';
@@ -63,12 +63,7 @@ export class CopyService {
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         memo: { state: queuedState(record.id) },
-        typedSearchAttributes: [
-          { key: searchAttributes.kind, value: KIND },
-          { key: searchAttributes.source, value: `${input.source.connection}/${input.source.database}` },
-          { key: searchAttributes.destination, value: `${input.destination.connection}/${input.destination.database}` },
-          { key: searchAttributes.requestedBy, value: user.name },
-        ],
+        typedSearchAttributes: runSearchAttributes({ kind: KIND, source: `${input.source.connection}/${input.source.database}`, destination: `${input.destination.connection}/${input.destination.database}`, requestedBy: user.name }),
       });
       await this.deps.runs.attachRunId(record.id, handle.firstExecutionRunId);
     } catch (error) {

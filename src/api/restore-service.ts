@@ -6,7 +6,7 @@ import type { RestoreState, RestoreWorkflowInput } from '../shared/backup.ts';
 import type { StartRestoreInput } from '../shared/backup-schemas.ts';
 import { copyWorkflowId, type DatabaseRef } from '../shared/copy.ts';
 import { findDestinationProblem } from '../shared/copy-rules.ts';
-import { searchAttributes } from '../shared/temporal.ts';
+import { runSearchAttributes } from '../shared/temporal.ts';
 import type { BackupService } from './backup-service.ts';
 import { checkCallbackUrl } from './callback-url.ts';
 import type { ApiDeps } from './deps.ts';
@@ -58,12 +58,7 @@ export class RestoreService {
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         memo: { state: queuedState(record.id, backup.id) },
-        typedSearchAttributes: [
-          { key: searchAttributes.kind, value: KIND },
-          { key: searchAttributes.source, value: `${backup.source.connection}/${backup.source.database}` },
-          { key: searchAttributes.destination, value: `${input.destination.connection}/${input.destination.database}` },
-          { key: searchAttributes.requestedBy, value: user.name },
-        ],
+        typedSearchAttributes: runSearchAttributes({ kind: KIND, source: `${backup.source.connection}/${backup.source.database}`, destination: `${input.destination.connection}/${input.destination.database}`, requestedBy: user.name }),
       });
       await this.deps.runs.attachRunId(record.id, handle.firstExecutionRunId);
     } catch (error) {

@@ -6,7 +6,7 @@ import { parseCronExpression } from '../backup/cron.ts';
 import type { AuthenticatedUser } from '../control/tokens.ts';
 import { backupWorkflowId, type BackupWorkflowInput } from '../shared/backup.ts';
 import type { CreateScheduleInput, UpdateScheduleInput } from '../shared/backup-schemas.ts';
-import { searchAttributes } from '../shared/temporal.ts';
+import { runSearchAttributes, searchAttributes } from '../shared/temporal.ts';
 import type { BackupDatabaseWorkflow } from './workflow-types.ts';
 import { checkBackupRequest } from './backup-checks.ts';
 import type { ApiDeps } from './deps.ts';
@@ -194,22 +194,12 @@ export class ScheduleService {
       args: [input],
       // The cron text as written: Temporal keeps only its compiled form. (The schedule memo cannot change.)
       memo: { dbferrySchedule: { cron: settings.cron } },
-      typedSearchAttributes: [
-        { key: searchAttributes.kind, value: BACKUP_KIND },
-        { key: searchAttributes.source, value: `${settings.source.connection}/${settings.source.database}` },
-        { key: searchAttributes.destination, value: settings.target },
-        { key: searchAttributes.requestedBy, value: ownerName },
-      ],
+      typedSearchAttributes: runSearchAttributes({ kind: BACKUP_KIND, source: `${settings.source.connection}/${settings.source.database}`, destination: settings.target, requestedBy: ownerName }),
     };
   }
 
   private scheduleAttributes(ownerName: string, settings: Settings) {
-    return [
-      { key: searchAttributes.kind, value: SCHEDULE_KIND },
-      { key: searchAttributes.source, value: `${settings.source.connection}/${settings.source.database}` },
-      { key: searchAttributes.destination, value: settings.target },
-      { key: searchAttributes.requestedBy, value: ownerName },
-    ];
+    return runSearchAttributes({ kind: SCHEDULE_KIND, source: `${settings.source.connection}/${settings.source.database}`, destination: settings.target, requestedBy: ownerName });
   }
 }
 

@@ -10,3 +10,13 @@ export const searchAttributes = {
 
 /** `NAME=Keyword` pairs for `temporal server start-dev --search-attribute`. */
 export const searchAttributeFlags = Object.values(searchAttributes).map((k) => `${k.name}=Keyword`);
+
+/** The four attributes every dbferry run and schedule carries, so the Web UI can find it. */
+export function runSearchAttributes(run: { kind: string; source: string; destination: string; requestedBy: string }) {
+  return [
+    { key: searchAttributes.kind, value: run.kind },
+    { key: searchAttributes.source, value: run.source },
+    { key: searchAttributes.destination, value: run.destination },
+    { key: searchAttributes.requestedBy, value: run.requestedBy },
+  ];
+}
