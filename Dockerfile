@@ -18,7 +18,9 @@ COPY bin ./bin
 COPY src ./src
 
 # Owned by node so a named volume mounted here starts out writable for the worker.
-RUN install -d -o node -g node /var/lib/dbferry/work
+RUN install -d -o node -g node /var/lib/dbferry/work /var/lib/dbferry/cache
 ENV DBFERRY_CONFIG=/etc/dbferry/config.json
+# The workflow bundle is built on first start (a child process, ~3 s) and cached here.
+ENV DBFERRY_CACHE_DIR=/var/lib/dbferry/cache
 USER node
 CMD ["node", "--import", "tsx", "src/cli/main.ts", "worker"]

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
+import { Client, Connection, WorkflowIdConflictPolicy, type WorkflowHandle } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import { MYSQLDUMP_FLAGS } from '../src/activities/backup.ts';
 import { MYDUMPER_FLAGS } from '../src/activities/dumper.ts';
@@ -100,6 +100,24 @@ async function withPeakRss<T>(pid: number, fn: () => Promise<T>): Promise<{ resu
     sampling = false;
     await sampler;
   }
+}
+
+/** Seconds from start to completion of each activity (the last attempt), read from a run's history. */
+async function activitySpans(handle: WorkflowHandle): Promise<Record<string, number>> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const spans: Record<string, number> = {};
+  const scheduled = new Map<string, string>();
+  const started = new Map<string, number>();
+  for (const e of events) {
+    const id = String(e.eventId);
+    if (e.activityTaskScheduledEventAttributes) scheduled.set(id, e.activityTaskScheduledEventAttributes.activityType?.name ?? '?');
+    if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), tsToMs(e.eventTime));
+    if (e.activityTaskCompletedEventAttributes) {
+      const sid = String(e.activityTaskCompletedEventAttributes.scheduledEventId);
+      spans[scheduled.get(sid)!] = (tsToMs(e.eventTime) - started.get(sid)!) / 1000;
+    }
+  }
+  return spans;
 }
 
 /** Starts `dbferry worker` with `configPath` and resolves once it polls its task queue. */
@@ -199,7 +217,10 @@ async function main(): Promise<void> {
           taskQueue: TASK_QUEUE, workflowId: backupWorkflowId(input.source), args: [input], workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         });
         const state = (await handle.result()) as BackupState;
-        return { state, seconds: (performance.now() - t0) / 1000 };
+        const seconds = (performance.now() - t0) / 1000;
+        const spans = await activitySpans(handle);
+        note(`  ${seconds.toFixed(2)} s; activities: ${Object.entries(spans).map(([name, s]) => `${name} ${s.toFixed(2)} s`).join(', ')}`);
+        return { state, seconds, spans };
       });
       return { ...result, peakMiB, baseMiB };
     };
@@ -244,20 +265,7 @@ async function main(): Promise<void> {
           await handle.result();
           const seconds = (performance.now() - t0) / 1000;
           // Time per activity from the history: the checksum pass against the load itself.
-          const events = (await handle.fetchHistory()).events ?? [];
-          const spans: Record<string, number> = {};
-          const scheduled = new Map<string, string>();
-          const started = new Map<string, number>();
-          for (const e of events) {
-            const id = String(e.eventId);
-            if (e.activityTaskScheduledEventAttributes) scheduled.set(id, e.activityTaskScheduledEventAttributes.activityType?.name ?? '?');
-            if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), tsToMs(e.eventTime));
-            if (e.activityTaskCompletedEventAttributes) {
-              const sid = String(e.activityTaskCompletedEventAttributes.scheduledEventId);
-              spans[scheduled.get(sid)!] = (tsToMs(e.eventTime) - started.get(sid)!) / 1000;
-            }
-          }
-          return { seconds, spans };
+          return { seconds, spans: await activitySpans(handle) };
         });
         restore = {
           raw_load_s: round(rawLoad), dbferry_restore_s: round(result.seconds),

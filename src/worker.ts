@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { mkdir } from 'node:fs/promises';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { DbferryConfig } from './config/schema.ts';
@@ -6,6 +5,7 @@ import type { DbferryEnv } from './config/env.ts';
 import { MysqlPools } from './db/pools.ts';
 import { BackupStores } from './storage/stores.ts';
 import { createActivities } from './activities/index.ts';
+import { workflowBundlePath } from './bundle/workflow-bundle.ts';
 
 export interface WorkerHandle {
   worker: Worker;
@@ -20,6 +20,8 @@ export interface WorkerHandle {
  */
 export async function startWorker(config: DbferryConfig, env: DbferryEnv): Promise<WorkerHandle> {
   await mkdir(config.workDir, { recursive: true, mode: 0o700 });
+  // Bundled in a child process and cached: webpack's memory never enters the worker.
+  const codePath = await workflowBundlePath();
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
   const pools = new MysqlPools(config);
   const stores = new BackupStores(config);
@@ -27,7 +29,7 @@ export async function startWorker(config: DbferryConfig, env: DbferryEnv): Promi
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: config.taskQueue,
-    workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)),
+    workflowBundle: { codePath },
     activities: createActivities({ config, pools, stores, webhookSecret: env.DBFERRY_WEBHOOK_SECRET }),
     // Give running tools time to see the cancellation and exit before the process goes.
     shutdownGraceTime: '10 seconds',

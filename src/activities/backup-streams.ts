@@ -23,8 +23,11 @@ const GZIP_LEVEL = 6;
 /** A stream that compresses what is written to it. */
 export function compressor(compression: BackupCompression, signal: AbortSignal): Codec {
   if (compression === 'gzip') return { stream: createGzip({ level: GZIP_LEVEL, chunkSize: 64 * 1024 }), tools: [] };
-  return viaTool(startTool('zstd', ['-q', '-T0', '-3', '-c'], { signal, stdin: 'pipe' }));
+  return viaTool(startTool('zstd', ZSTD_ARGS, { signal, stdin: 'pipe' }));
 }
+
+/** zstd compressing stdin to stdout on every core at its default level. */
+export const ZSTD_ARGS = ['-q', '-T0', '-3', '-c'];
 
 /** A stream that decompresses what is written to it; a truncated input is an error, not a short output. */
 export function decompressor(compression: BackupCompression, signal: AbortSignal): Codec {

@@ -8,7 +8,7 @@ import { backupProgressSignal } from '../shared/backup-messages.ts';
 import { manifestKeyFor, type BackupCompression, type BackupFormat, type BackupManifest } from '../shared/backup.ts';
 import type { DatabaseRef } from '../shared/copy.ts';
 import type { BackupStore } from '../storage/store.ts';
-import { compressor, countingTap, rootApplicationFailure, storageActivityFailure } from './backup-streams.ts';
+import { compressor, rootApplicationFailure, storageActivityFailure, ZSTD_ARGS } from './backup-streams.ts';
 import type { ActivityDeps } from './deps.ts';
 import { countDumpRows, directoryBytes } from './dump-files.ts';
 import { MYDUMPER_FLAGS } from './dumper.ts';
@@ -16,7 +16,7 @@ import { databaseCharset, estimateDatabaseBytes } from './mysql.ts';
 import { PROGRESS_INTERVAL_MS, progressReporter } from './progress.ts';
 import { readSchemaObjects } from './schema-objects.ts';
 import { sqlRowCountingStream } from './sql-row-counter.ts';
-import { endWhenToolsSucceed, startTool, toolVersion, type ToolProcess } from './tool-process.ts';
+import { endWhenToolsSucceed, startPipedTools, startTool, toolVersion, type ToolProcess } from './tool-process.ts';
 import { killOrphanedTool, runTool, withDefaultsFile } from './tools.ts';
 
 export interface StreamBackupInput {
@@ -46,6 +46,11 @@ export const MYSQLDUMP_FLAGS = [
   '--single-transaction', '--quick', '--routines', '--triggers', '--events', '--hex-blob',
   '--default-character-set=utf8mb4', '--max-allowed-packet=1G',
 ];
+// tar's default record (20 blocks of 512 bytes); it reports every 800 records (~8 MB). A larger
+// record size would pad the archive's end with up to a record of zeros, which `tar -x` reading a
+// pipe leaves unread: restores of such archives stalled.
+const TAR_RECORD = 10_240;
+const TAR_CHECKPOINT_RECORDS = 800;
 /** Written beside mydumper's files: routines, triggers and events with their sql_mode, for restores. */
 export const SCHEMA_OBJECTS_FILE = 'dbferry-schema-objects.json';
 
@@ -145,16 +150,29 @@ export function createBackupActivities(deps: ActivityDeps) {
 
       const local = new AbortController();
       const signal = AbortSignal.any([ctx.cancellationSignal, local.signal]);
-      const tar = startTool('tar', ['-C', dir, '-cf', '-', '.'], { signal });
-      const counted = countingTap();
-      const compress = compressor(input.compression, signal);
-      const tools = [tar, ...compress.tools];
+      // tar → zstd run as a kernel pipe: the archive never passes through the worker, which sees
+      // only the compressed bytes (hashing and uploading them). tar says how far it is every ~8 MB.
+      let archived = 0;
+      const tar = {
+        command: 'tar',
+        args: ['-C', dir, `--checkpoint=${TAR_CHECKPOINT_RECORDS}`, '--checkpoint-action=echo=%u', '-cf', '-', '.'],
+        onStderrLine: (line: string) => {
+          const checkpoint = /^tar: (\d+)$/.exec(line);
+          if (checkpoint) archived = Number(checkpoint[1]) * TAR_RECORD;
+          return !checkpoint;
+        },
+      };
+      const piped = input.compression === 'zstd'
+        ? startPipedTools([tar, { command: 'zstd', args: ZSTD_ARGS }], { signal })
+        : startPipedTools([tar], { signal });
+      const compress = input.compression === 'zstd' ? null : compressor(input.compression, signal);
+      const tools = piped.tools;
       const gate = endWhenToolsSucceed(tools);
-      const flowing = pipeline(tar.stdout!, counted, compress.stream, gate);
+      const flowing = compress ? pipeline(piped.stdout, compress.stream, gate) : pipeline(piped.stdout, gate);
       flowing.catch(() => undefined);
       const streaming = progressReporter(backupProgressSignal, 'streaming');
       streaming(0);
-      const uploadTimer = setInterval(() => streaming(Math.min(0.99, counted.bytes / total)), PROGRESS_INTERVAL_MS);
+      const uploadTimer = setInterval(() => streaming(Math.min(0.99, archived / total)), PROGRESS_INTERVAL_MS);
       try {
         const uploaded = await uploadFromTools(target, input.key, gate, tools, flowing, local, total);
         return { ...uploaded, tables: [...(await counting)].map(([table, rows]) => ({ table, rows })) };

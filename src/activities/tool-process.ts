@@ -1,5 +1,6 @@
 // Native tools as stream stages: a tool's stdin and stdout join Node stream pipelines, its exit
 // code decides whether the stream it fed may end normally.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { execa } from 'execa';
@@ -57,6 +58,56 @@ export function startTool(command: string, args: string[], { signal, stdin = 'ig
       return failure;
     },
   };
+}
+
+export interface PipedStage {
+  command: string;
+  args: string[];
+  /** Every stderr line as it comes; returning false leaves it out of the tail kept for errors (progress lines). */
+  onStderrLine?: (line: string) => boolean | void;
+}
+
+/**
+ * Starts `a | b | …` without a shell: each tool's stdout pipe is handed to the next one as its
+ * stdin, so the bytes flow between the tools in the kernel and never through Node (measured: half
+ * the worker's CPU for `tar | zstd` of a 408 MB dump). Only the last tool's stdout comes to Node.
+ * Cancelling `signal` sends SIGTERM to every tool, then SIGKILL after 3 s.
+ */
+export function startPipedTools(stages: PipedStage[], { signal }: { signal: AbortSignal }): { tools: ToolProcess[]; stdout: Readable } {
+  const tools: ToolProcess[] = [];
+  let previous: ChildProcess | null = null;
+  for (const { command, args, onStderrLine } of stages) {
+    const child: ChildProcess = spawn(command, args, { stdio: [previous?.stdout ?? 'ignore', 'pipe', 'pipe'], env: { LC_ALL: 'C' } });
+    // The pipe's read end now belongs to this child: close the worker's copy so nothing here reads it.
+    previous?.stdout?.destroy();
+    const stderr = followLines(child.stderr, onStderrLine);
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+      child.once('error', (error) => resolve({ code: null, signal: null, error }));
+      child.once('exit', (code, sig) => resolve({ code, signal: sig }));
+    });
+    const kill = () => {
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+    };
+    if (signal.aborted) kill();
+    else signal.addEventListener('abort', kill, { once: true });
+    const done = exited.then(({ code, signal: sig, error }) => {
+      signal.removeEventListener('abort', kill);
+      if (code === 0) return;
+      if (signal.aborted) throw signal.reason;
+      throw toolFailure(command, stderr.finish(), error ?? Object.assign(new Error(`${command} ${sig ? `killed by ${sig}` : `exited with ${code}`}`), { exitCode: code ?? sig }));
+    });
+    let failure: unknown;
+    done.catch((error: unknown) => (failure = error));
+    tools.push({
+      command, stdin: null, stdout: null, done,
+      get failure() {
+        return failure;
+      },
+    });
+    previous = child;
+  }
+  return { tools, stdout: previous!.stdout! };
 }
 
 /**

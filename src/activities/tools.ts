@@ -75,14 +75,14 @@ export async function killOrphanedTool(pidFile: string): Promise<void> {
  * Splits a tool's output into lines as it arrives, hands each to `onLine`, and keeps the last 30
  * for error messages; `finish()` adds a last line that had no newline.
  */
-export function followLines(stream: Readable | null | undefined, onLine?: (line: string) => void) {
+export function followLines(stream: Readable | null | undefined, onLine?: (line: string) => boolean | void) {
   const tail: string[] = [];
   let pending = '';
   const keep = (line: string): void => {
     if (!line.trim()) return;
+    if (onLine?.(line) === false) return; // progress output, not worth an error message
     tail.push(line);
     if (tail.length > 30) tail.shift();
-    onLine?.(line);
   };
   stream?.on('data', (chunk: Buffer) => {
     const lines = (pending + chunk.toString('utf8')).split('\n');

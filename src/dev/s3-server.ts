@@ -16,6 +16,8 @@ export interface S3ServerOptions {
   /** Kept on stop; without it a fresh temp directory is created and removed on stop. */
   dataDir?: string;
   logFile?: string;
+  /** Root credentials; random when absent. A restart that must keep its clients working passes the old ones. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 /** A running server: how to reach it, its root credentials, and how to stop it. */
@@ -72,8 +74,8 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
   const ownsDataDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'dbferry-s3-')));
   await mkdir(dataDir, { recursive: true });
-  const accessKeyId = `dbferry${randomBytes(8).toString('hex')}`;
-  const secretAccessKey = randomBytes(24).toString('base64url');
+  const accessKeyId = opts.credentials?.accessKeyId ?? `dbferry${randomBytes(8).toString('hex')}`;
+  const secretAccessKey = opts.credentials?.secretAccessKey ?? randomBytes(24).toString('base64url');
   const endpoint = `http://127.0.0.1:${port}`;
 
   // Credentials go through the environment, never argv, so `ps` does not show them.

@@ -100,9 +100,12 @@ export function backupExtension(format: BackupFormat, compression: BackupCompres
   return `${format === 'mysqldump' ? '.sql' : '.mydumper.tar'}${compression === 'gzip' ? '.gz' : '.zst'}`;
 }
 
-/** `{database}/{Y-m-d_H-i-s}{extension}`, relative to the target's prefix (seed 001's naming). */
-export function backupObjectKey(database: string, format: BackupFormat, compression: BackupCompression, at: Date): string {
-  return `${database}/${backupTimestamp(at)}${backupExtension(format, compression)}`;
+/**
+ * `{database}/{Y-m-d_H-i-s}{extension}`, relative to the target's prefix (seed 001's naming). A
+ * `suffix` (`{database}/{Y-m-d_H-i-s}-{suffix}{extension}`) is for a second backup in the same second.
+ */
+export function backupObjectKey(database: string, format: BackupFormat, compression: BackupCompression, at: Date, suffix?: string): string {
+  return `${database}/${backupTimestamp(at)}${suffix ? `-${suffix}` : ''}${backupExtension(format, compression)}`;
 }
 
 /** The manifest's key beside a backup object. */

@@ -51,7 +51,7 @@ export async function backupDatabase(input: BackupWorkflowInput): Promise<Backup
   });
 
   const started = new Date();
-  const key = backupObjectKey(input.source.database, input.format, input.compression, started);
+  let key = backupObjectKey(input.source.database, input.format, input.compression, started);
   let stored: StreamBackupOutput | null = null;
   let keyIsOurs = false;
   let outcome: BackupStatus = 'failed';
@@ -67,14 +67,26 @@ export async function backupDatabase(input: BackupWorkflowInput): Promise<Backup
 
       const [first] = backupProgressRange(input.format, 'dumping');
       setPhase(input.format === 'mydumper' ? 'dumping' : 'streaming', first);
-      keyIsOurs = true;
+      const streamTo = async (to: string): Promise<StreamBackupOutput> => {
+        keyIsOurs = true;
+        try {
+          return await streamBackupToTarget({
+            backupId, source: input.source, target: input.target, key: to, format: input.format, compression: input.compression, threads: input.threads,
+          });
+        } catch (error) {
+          if (failureType(error) === 'BackupKeyTaken') keyIsOurs = false; // another backup's object: not ours to remove
+          throw error;
+        }
+      };
       try {
-        stored = await streamBackupToTarget({
-          backupId, source: input.source, target: input.target, key, format: input.format, compression: input.compression, threads: input.threads,
-        });
+        stored = await streamTo(key);
       } catch (error) {
-        if (failureType(error) === 'BackupKeyTaken') keyIsOurs = false; // another backup's object: not ours to remove
-        throw error;
+        if (failureType(error) !== 'BackupKeyTaken') throw error;
+        // Another backup took this second's name: a database of the same name on another connection
+        // on the same cron, or a second backup started within the second. This one gets its id beside the time.
+        key = backupObjectKey(input.source.database, input.format, input.compression, started, backupId.replace(/-/g, '').slice(0, 8));
+        state.key = key;
+        stored = await streamTo(key);
       }
       state.size = stored.size;
       state.sha256 = stored.sha256;

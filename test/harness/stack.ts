@@ -62,7 +62,7 @@ async function ensureGuardedUser(): Promise<void> {
  * Writes a config file for this test file (own control schema, task queue and work dir) and
  * starts the real API and, unless `worker: false`, a real worker, against the shared Temporal.
  */
-export async function startTestStack(opts: { worker?: boolean; taskQueue?: string } = {}): Promise<TestStack> {
+export async function startTestStack(opts: { worker?: boolean; taskQueue?: string; extraTargets?: Record<string, unknown> } = {}): Promise<TestStack> {
   await ensureGuardedUser();
   const dir = await mkdtemp(join(tmpdir(), 'dbferry-test-'));
   const suffix = randomBytes(4).toString('hex');
@@ -74,6 +74,7 @@ export async function startTestStack(opts: { worker?: boolean; taskQueue?: strin
   const targets = {
     s3: { url: `s3://${bucket}/backups/t`, endpoint: s3.endpoint, region: s3.region, accessKeyIdEnv: 'DBFERRY_T_S3_KEY', secretAccessKeyEnv: 'DBFERRY_T_S3_SECRET' },
     files: { url: `file://${join(dir, 'file-target')}` },
+    ...opts.extraTargets,
   };
   const config = {
     connections: {

@@ -128,4 +128,26 @@ describe('retention after a successful backup', () => {
       recent, manifestKeyFor(recent), state.key!, manifestKeyFor(state.key!),
     ].sort());
   });
+
+  it('gives a backup whose second is already taken (same database name on another connection) its own key, touching the other', async () => {
+    const { store } = stack.targets.files;
+    // Another connection's backups of a database with this name hold every key of the next 20 s.
+    const now = Date.now();
+    const taken: string[] = [];
+    for (let s = -2; s <= 20; s++) {
+      const key = backupObjectKey(source, 'mysqldump', 'gzip', new Date(now + s * 1000));
+      await store.upload(key, Readable.from([Buffer.from('another connection’s backup')]));
+      await store.putJson(manifestKeyFor(key), { id: `other-${s}` });
+      taken.push(key, manifestKeyFor(key));
+    }
+    const handle = await startBackup(stack, { source: { connection: 'local', database: source }, target: 'files', format: 'mysqldump', compression: 'gzip' });
+    const { state } = await finish<BackupState>(handle, getBackupStatusQuery.name);
+    expect(state.status).toBe('succeeded');
+    const [, stamp] = /^[^/]+\/(\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d)-[0-9a-f]{8}\.sql\.gz$/.exec(state.key!) ?? [];
+    expect(stamp, state.key!).toBeTruthy();
+    const left = await keysUnder(store, `${source}/`);
+    for (const key of taken) expect(left).toContain(key);
+    expect(await store.getJson(manifestKeyFor(state.key!))).toMatchObject({ id: state.id, key: state.key, sha256: state.sha256 });
+    await store.delete([...taken, state.key!, manifestKeyFor(state.key!)]);
+  });
 });
