@@ -91,8 +91,14 @@ export function startPipedTools(stages: PipedStage[], { signal }: { signal: Abor
     };
     if (signal.aborted) kill();
     else signal.addEventListener('abort', kill, { once: true });
-    const done = exited.then(({ code, signal: sig, error }) => {
+    // Its last words arrive on stderr after 'exit' may have fired: read them before judging.
+    const stderrClosed = new Promise<void>((resolve) => {
+      child.stderr!.once('close', resolve);
+      setTimeout(resolve, 1000).unref();
+    });
+    const done = exited.then(async ({ code, signal: sig, error }) => {
       signal.removeEventListener('abort', kill);
+      if (code !== 0) await stderrClosed;
       if (code === 0) return;
       if (signal.aborted) throw signal.reason;
       throw toolFailure(command, stderr.finish(), error ?? Object.assign(new Error(`${command} ${sig ? `killed by ${sig}` : `exited with ${code}`}`), { exitCode: code ?? sig }));
