@@ -8,6 +8,7 @@ import {
   S3Client, UploadPartCommand, paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import type { BuildMiddleware, MetadataBearer } from '@smithy/types';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { isPermanentStorageError, PermanentStorageError, readJson, type BackupStore, type UploadOptions, type UploadResult } from './store.ts';
 import { safeKey, safeListPrefix, type TargetConfig, type TargetLocation } from './targets.ts';
@@ -31,7 +32,7 @@ export function createS3Client(target: TargetConfig, env: NodeJS.ProcessEnv): S3
   if (endpoint !== undefined && !/^https?:\/\/[^/?#]+/.test(endpoint)) {
     throw new PermanentStorageError(`AWS_ENDPOINT_URL_S3: must be an http(s) URL, got ${JSON.stringify(endpoint)}`, 'InvalidTarget');
   }
-  return new S3Client({
+  const client = new S3Client({
     endpoint,
     region: target.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1'),
     credentials: credentialsFor(target, env),
@@ -45,7 +46,22 @@ export function createS3Client(target: TargetConfig, env: NodeJS.ProcessEnv): S3
     requestHandler: { connectionTimeout: 5_000, socketTimeout: 120_000 },
     maxAttempts: 3,
   });
+  client.middlewareStack.add(unsignedPayload, { step: 'build', name: 'dbferryUnsignedPayload' });
+  return client;
 }
+
+// SigV4 would otherwise hash every part body (sha256, ~0.25 s of the worker's CPU per 100 MB) only
+// to sign it. The backup's own sha256 is computed while streaming, stored in the manifest and
+// checked on every restore, end to end; TLS guards the transfer to AWS. So parts are sent as
+// UNSIGNED-PAYLOAD (as the SDK itself does for streams), unless a checksum mode already set the header.
+const UPLOADS = new Set(['UploadPartCommand', 'PutObjectCommand']);
+const unsignedPayload: BuildMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
+  const request = args.request as { headers?: Record<string, string> } | undefined;
+  if (UPLOADS.has(context.commandName ?? '') && request?.headers && !Object.keys(request.headers).some((h) => h.toLowerCase() === 'x-amz-content-sha256')) {
+    request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+  }
+  return next(args);
+};
 
 function credentialsFor(target: TargetConfig, env: NodeJS.ProcessEnv) {
   if (target.accessKeyIdEnv && target.secretAccessKeyEnv) {
