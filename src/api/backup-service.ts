@@ -11,6 +11,7 @@ import { checkBackupRequest } from './backup-checks.ts';
 import { BACKUP_KIND, backupExecutions, Catalogs, listBackups, ownsScheduled, type BackupPage } from './backup-log.ts';
 import { scheduleIdOf, viewFromExecution, viewFromManifest, type BackupRequestMemo, type BackupView } from './backup-view.ts';
 import type { ApiDeps } from './deps.ts';
+import { PhysicalService } from './physical-service.ts';
 import { ApiError } from './errors.ts';
 import type { BackupDatabaseWorkflow } from './workflow-types.ts';
 
@@ -35,8 +36,11 @@ const finalStatuses = new Set(['succeeded', 'failed', 'cancelled']);
 /** On-demand backups, the backup log and downloads: the logic behind tRPC and REST. */
 export class BackupService {
   readonly catalogs: Catalogs;
+  /** Physical backups (mariabackup) and chain restores: their own workflows, reached through the same routers. */
+  readonly physical: PhysicalService;
   constructor(private readonly deps: ApiDeps) {
     this.catalogs = new Catalogs(deps);
+    this.physical = new PhysicalService(deps);
   }
 
   /** Starts a backup now, or returns the one this user already started with the same idempotency key. */

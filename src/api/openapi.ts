@@ -1,4 +1,5 @@
 // OpenAPI 3.1 description of the REST routes (seed 000's copies, seed 001's backups); tRPC clients use AppRouter instead.
+import { physicalPaths } from './openapi-physical.ts';
 const copyRef = { type: 'object', required: ['connection', 'database'], additionalProperties: false, properties: {
   connection: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
   database: { type: 'string', pattern: '^[A-Za-z0-9_$]{1,64}$' },
@@ -111,6 +112,7 @@ export const openApiDocument = {
         },
       },
     },
+    ...physicalPaths,
     '/healthz': { get: { security: [], summary: 'Temporal and the control schema answer', responses: { '200': { description: 'Healthy' }, '503': { description: 'Unhealthy' } } } },
   },
 } as const;

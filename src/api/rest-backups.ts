@@ -11,6 +11,7 @@ import type { BackupService, BackupView } from './backup-service.ts';
 import type { ApiDeps } from './deps.ts';
 import { ApiError } from './errors.ts';
 import { readJsonBody, sendJson } from './http-io.ts';
+import { handlePhysicalRest } from './rest-physical.ts';
 import { describeIssues } from './trpc.ts';
 
 /** The optional body of the trigger route; without a target, the config's only target is used. */
@@ -75,6 +76,7 @@ function parseListQuery(url: URL) {
 /** Handles the backup routes; returns false when the path is not one of them. */
 export async function handleBackupRest(req: IncomingMessage, res: ServerResponse, url: URL, user: AuthenticatedUser, backups: BackupService, deps: ApiDeps): Promise<boolean> {
   const path = url.pathname;
+  if (await handlePhysicalRest(req, res, url, user, backups.physical)) return true;
   const trigger = /^\/api\/v1\/backups\/trigger\/(.+)$/.exec(path);
   if (trigger && req.method === 'POST') {
     const source = parseSource(trigger[1]!);

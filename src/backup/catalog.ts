@@ -3,6 +3,8 @@
 // works with only the config file, and the API reads the same catalog.
 import { MANIFEST_SUFFIX, type BackupManifest } from '../shared/backup.ts';
 import { parseManifest } from '../storage/manifests.ts';
+import { looksPhysical, parsePhysicalManifest } from '../physical/manifests.ts';
+import type { PhysicalBackupManifest } from '../shared/physical.ts';
 import type { BackupStore } from '../storage/store.ts';
 
 /** A manifest the catalog could not use, and why (shown, never fatal). */
@@ -14,12 +16,15 @@ export interface CatalogProblem {
 export interface Catalog {
   manifests: BackupManifest[];
   problems: CatalogProblem[];
+  /** Physical backup pieces (mariabackup chains), newest first; listed apart, restored through restoreChain. */
+  physical?: PhysicalBackupManifest[];
 }
 
 interface CachedManifest {
   stamp: string;
   manifest: BackupManifest | null;
   problem: string | null;
+  physical?: PhysicalBackupManifest | null;
 }
 
 /** Manifests never change once written: remembering them by key, size and mtime saves a GET each. */
@@ -42,7 +47,13 @@ const FETCH_CONCURRENCY = 8;
 
 async function readOne(store: BackupStore, key: string): Promise<Omit<CachedManifest, 'stamp'>> {
   try {
-    const manifest = parseManifest(await store.getJson(key), key);
+    const value = await store.getJson(key);
+    if (looksPhysical(value)) {
+      const physical = parsePhysicalManifest(value, key);
+      const misplaced = `${physical.key}${MANIFEST_SUFFIX}` !== key;
+      return { manifest: null, physical: misplaced ? null : physical, problem: misplaced ? `${key}: names key ${JSON.stringify(physical.key)}, but a manifest must sit beside its backup` : null };
+    }
+    const manifest = parseManifest(value, key);
     // A manifest describes the object beside it; one that points elsewhere is not trusted.
     if (`${manifest.key}${MANIFEST_SUFFIX}` !== key) {
       return { manifest: null, problem: `${key}: names key ${JSON.stringify(manifest.key)}, but a manifest must sit beside its backup` };
@@ -69,13 +80,15 @@ export async function readCatalog(store: BackupStore, cache = new ManifestCache(
     await Promise.all(pending.slice(i, i + FETCH_CONCURRENCY).map(async ({ key, stamp }) => cache.set(key, { stamp, ...(await readOne(store, key)) })));
   }
   const manifests: BackupManifest[] = [];
+  const physical: PhysicalBackupManifest[] = [];
   const problems: CatalogProblem[] = [];
   for (const { key, stamp } of listed) {
     const entry = cache.get(key, stamp)!;
     if (entry.manifest) manifests.push(entry.manifest);
+    else if (entry.physical) physical.push(entry.physical);
     else problems.push({ key, message: entry.problem ?? 'unreadable' });
   }
-  return { manifests: manifests.sort(newestFirst), problems };
+  return { manifests: manifests.sort(newestFirst), problems, physical: physical.sort(newestFirst) };
 }
 
 /** Newest first by start time, ties by id (descending), so pages are stable. */

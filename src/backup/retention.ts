@@ -6,9 +6,15 @@ import type { BackupManifest, RetentionPolicy } from '../shared/backup.ts';
 /** Why a backup stays: the rules that keep it (a backup kept by any rule stays). */
 export type RetentionReason = 'last' | 'daily' | 'weekly' | 'monthly' | 'newest' | 'undated';
 
-export interface RetentionPlan {
-  keep: Array<{ manifest: BackupManifest; reasons: RetentionReason[] }>;
-  delete: BackupManifest[];
+/** What retention needs of a backup: its id and when it started (logical and physical manifests both have them). */
+export interface DatedBackup {
+  id: string;
+  startedAt: string;
+}
+
+export interface RetentionPlan<M extends DatedBackup = BackupManifest> {
+  keep: Array<{ manifest: M; reasons: RetentionReason[] }>;
+  delete: M[];
 }
 
 const DAY_MS = 86_400_000;
@@ -38,13 +44,13 @@ export function retentionIsActive(policy: RetentionPolicy | null | undefined): b
 }
 
 // A backup is dated by when it started: that is the moment its snapshot shows.
-const timeOf = (m: BackupManifest): number => Date.parse(m.startedAt);
+const timeOf = (m: DatedBackup): number => Date.parse(m.startedAt);
 
 /**
  * Sorts newest first, ties broken by id, so the plan does not depend on the order the bucket
  * listed the manifests in.
  */
-function newestFirst(a: BackupManifest, b: BackupManifest): number {
+function newestFirst(a: DatedBackup, b: DatedBackup): number {
   return timeOf(b) - timeOf(a) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }
 
@@ -59,13 +65,13 @@ function newestFirst(a: BackupManifest, b: BackupManifest): number {
  * - The newest backup always stays, and a backup whose start time cannot be read is never deleted.
  * - Backups dated after `now` (clock skew between workers) fall in the current period.
  */
-export function planRetention(manifests: readonly BackupManifest[], policy: RetentionPolicy, now: Date): RetentionPlan {
+export function planRetention<M extends DatedBackup = BackupManifest>(manifests: readonly M[], policy: RetentionPolicy, now: Date): RetentionPlan<M> {
   // The same id listed twice (a manifest copied by hand) is one backup.
   const unique = [...new Map(manifests.map((m) => [m.id, m])).values()];
   const undated = unique.filter((m) => Number.isNaN(timeOf(m)));
   const dated = unique.filter((m) => !Number.isNaN(timeOf(m))).sort(newestFirst);
   const reasons = new Map<string, RetentionReason[]>(unique.map((m) => [m.id, []]));
-  const keepFor = (m: BackupManifest, reason: RetentionReason) => reasons.get(m.id)!.push(reason);
+  const keepFor = (m: M, reason: RetentionReason) => reasons.get(m.id)!.push(reason);
 
   for (const m of undated) keepFor(m, 'undated');
   if (retentionIsActive(policy)) {

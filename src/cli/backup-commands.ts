@@ -11,6 +11,7 @@ import { createStore } from '../storage/store.ts';
 import { parse, parseRef, UsageError } from './args.ts';
 import { createProgressPrinter, type ProgressView } from './progress.ts';
 import { apiClient } from './user-commands.ts';
+import { chainRestoreCommand, physicalBackupCommand } from './physical-commands.ts';
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const exitCodeOf = (status: string) => (status === 'succeeded' ? 0 : status === 'cancelled' ? 130 : 1);
@@ -50,6 +51,7 @@ export function wholeNumber(value: string | undefined, flag: string): number | u
 
 /** `dbferry backup --from CONN/DB --target NAME`: an on-demand backup through the API. */
 export async function backupCommand(args: string[]): Promise<number> {
+  if (args.includes('--physical')) return physicalBackupCommand(args);
   const { values } = parse(args, {
     from: { type: 'string' }, target: { type: 'string' }, format: formatOption, compression: compressionOption,
     threads: { type: 'string', default: '4' }, follow: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
@@ -77,6 +79,13 @@ function printLog(items: Array<Pick<BackupView, 'id' | 'status' | 'startedAt' | 
   if (items.length === 0) process.stdout.write('no backups\n');
 }
 
+/** Physical pieces: id, kind, start, server, LSN range, parent and chain. */
+function printPhysical(pieces: NonNullable<Awaited<ReturnType<typeof readCatalog>>['physical']>): void {
+  for (const m of pieces) {
+    process.stdout.write(`${[m.id, m.kind.padEnd(20), m.startedAt, m.source.connection, `lsn ${m.fromLsn}→${m.toLsn}`, size(m.size), `chain ${m.chainId}`, m.parentId ? `parent ${m.parentId}` : ''].join('  ').trimEnd()}\n`);
+  }
+}
+
 /**
  * `dbferry backups list --target NAME` reads the target's manifests straight from the bucket with
  * only the config file (no API, no control schema): the catalog rebuilt from storage alone.
@@ -96,9 +105,11 @@ async function listCommand(args: string[]): Promise<number> {
     try {
       const catalog = await readCatalog(store);
       const manifests = catalog.manifests.filter((m) => (!connection || m.source.connection === connection) && (!database || m.source.database === database));
-      if (values.json) process.stdout.write(`${JSON.stringify({ target: values.target, url: store.url, manifests, problems: catalog.problems })}\n`);
+      const physical = (catalog.physical ?? []).filter((m) => !connection || m.source.connection === connection);
+      if (values.json) process.stdout.write(`${JSON.stringify({ target: values.target, url: store.url, manifests, problems: catalog.problems, physical })}\n`);
       else {
         printLog(manifests.map((m) => ({ ...m, status: 'succeeded', target: values.target!, error: null })));
+        printPhysical(physical);
         for (const p of catalog.problems) process.stderr.write(`warning: ${p.key}: ${p.message}\n`);
       }
     } finally {
@@ -149,6 +160,7 @@ export async function backupsCommand(args: string[]): Promise<number> {
 
 /** `dbferry restore BACKUP_ID --to CONN/DB [--force]`: restores a backup into a database that allows writes. */
 export async function restoreCommand(args: string[]): Promise<number> {
+  if (args.some((a) => a === '--chain' || a.startsWith('--chain=') || a === '--before')) return chainRestoreCommand(args);
   const { values, positionals } = parse(args, {
     to: { type: 'string' }, force: { type: 'boolean', default: false }, threads: { type: 'string', default: '4' },
     follow: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, 'callback-url': { type: 'string' },

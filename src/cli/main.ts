@@ -8,6 +8,7 @@ import { apiCommand, devCommand, workerCommand } from './stack.ts';
 import { cancelCommand, copyCommand, describeCliError, statusCommand } from './user-commands.ts';
 import { backupCommand, backupsCommand, restoreCommand } from './backup-commands.ts';
 import { scheduleCommand } from './schedule-commands.ts';
+import { cleanupCommand, pullCommand, pullsCommand } from './pull-commands.ts';
 
 const USAGE = `usage: dbferry <command>
 
@@ -26,11 +27,19 @@ const USAGE = `usage: dbferry <command>
   backups get ID [--json]
   backups download ID [--output FILE]
   restore BACKUP_ID --to CONN/DB [--force] [--threads N] [--follow] [--json]
+  backup --physical --from CONN --target NAME [--incremental [--parent ID]] [--compression zstd|gzip]
+         [--threads N] [--follow] [--json]    mariabackup of the whole server (worker on the database host)
+  restore --chain ID|latest --target NAME --to folder:PATH|CONN/DB [--database SRC] [--from CONN --before ISO]
+          [--force] [--follow] [--json]       restore a chain of physical backups
   schedule create NAME --from CONN/DB --target NAME --cron EXPR [--timezone TZ]
            [--format F] [--compression C] [--keep-last N] [--keep-daily N] [--keep-weekly N]
            [--keep-monthly N] [--overlap skip|bufferOne] [--paused] [--json]
   schedule update NAME [options of create but --from] [--no-retention]
   schedule list | get NAME | pause NAME | resume NAME | trigger NAME | delete NAME
+  pull PROFILE [--full] [--tables a,b] [--dry-run] [--follow] [--json] [--callback-url URL]
+                              a sanitized, subsetted pull (profiles live in the config's "pulls")
+  pulls [list] [--limit N] [--json] | get ID [--json] | cancel ID
+  cleanup [--max-age 60] [--force]   drop pull workspaces older than max-age minutes
 
 The config file is named by DBFERRY_CONFIG; user commands call the API at DBFERRY_URL
 (default http://127.0.0.1:8080) with DBFERRY_TOKEN.`;
@@ -67,6 +76,9 @@ async function main(argv: string[]): Promise<number> {
     case 'backups': return backupsCommand(args);
     case 'restore': return restoreCommand(args);
     case 'schedule': case 'schedules': return scheduleCommand(args);
+    case 'pull': return pullCommand(args);
+    case 'pulls': return pullsCommand(args);
+    case 'cleanup': return cleanupCommand(args);
     case undefined: case 'help': case '--help': case '-h':
       process.stdout.write(`${USAGE}\n`);
       return command ? 0 : 2;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { connectionName, databaseName } from '../shared/names.ts';
 import { targetName, targetSchema } from '../storage/targets.ts';
+import { checkPullProfiles, pullsSchema } from '../pull/profile-schema.ts';
 
 /** One MySQL/MariaDB server dbferry may read from, and write to only when `allowWrite` says so. */
 export const connectionSchema = z
@@ -13,6 +14,8 @@ export const connectionSchema = z
     passwordFile: z.string().min(1).optional(),
     flavor: z.enum(['mariadb', 'mysql']).default('mariadb'),
     allowWrite: z.boolean().default(false),
+    /** The server's datadir as the worker sees it (physical backups; default: the server's @@datadir). */
+    datadir: z.string().min(1).optional(),
     tls: z
       .object({
         ca: z.string().optional(),
@@ -58,9 +61,11 @@ export const configSchema = z
       .strict()
       .default({ allowPrivateNetworks: false, timeoutMs: 10_000 }),
     targets: z.record(targetName, targetSchema).default({}),
+    pulls: pullsSchema,
   })
   .strict()
   .superRefine((cfg, ctx) => {
+    checkPullProfiles(cfg, ctx);
     if (!cfg.connections[cfg.control.connection]) {
       ctx.addIssue({ code: 'custom', path: ['control', 'connection'], message: `no connection named "${cfg.control.connection}"` });
     }

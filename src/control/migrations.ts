@@ -35,6 +35,19 @@ const migrations: string[][] = [
        CONSTRAINT fk_runs_user FOREIGN KEY (created_by_user_id) REFERENCES users (id)
      ) ENGINE=InnoDB`,
   ],
+  // Sanitized pulls: the last successful pull of each table into each destination (delta sync).
+  [
+    `CREATE TABLE IF NOT EXISTS pull_watermarks (
+       dest_connection VARCHAR(64) NOT NULL,
+       dest_database VARCHAR(64) NOT NULL,
+       table_name VARCHAR(64) NOT NULL,
+       profile VARCHAR(64) NOT NULL,
+       watermark VARCHAR(32) NOT NULL,
+       pull_id CHAR(36) NOT NULL,
+       updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+       PRIMARY KEY (dest_connection, dest_database, table_name)
+     ) ENGINE=InnoDB`,
+  ],
 ];
 
 /** Creates the control schema and applies pending migrations; safe to run from many processes. */

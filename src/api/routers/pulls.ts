@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { cleanupInputSchema, dryRunPullInputSchema, startPullInputSchema } from '../../shared/pull-schemas.ts';
+import { protectedProcedure, router } from '../trpc.ts';
+import type { ApiDeps } from '../deps.ts';
+import { PullService } from '../pull-service.ts';
+
+const pullId = z.object({ id: z.string().uuid('must be a pull id (a UUID)') });
+
+// One service per API process, built on the deps the context carries.
+const services = new WeakMap<ApiDeps, PullService>();
+const pulls = (deps: ApiDeps): PullService => {
+  let service = services.get(deps);
+  if (!service) services.set(deps, (service = new PullService(deps)));
+  return service;
+};
+
+export const pullsRouter = router({
+  start: protectedProcedure.input(startPullInputSchema).mutation(({ ctx, input }) => pulls(ctx.deps).start(ctx.user, input)),
+
+  dryRun: protectedProcedure.input(dryRunPullInputSchema).query(({ ctx, input }) => pulls(ctx.deps).dryRun(ctx.user, input)),
+
+  get: protectedProcedure.input(pullId).query(({ ctx, input }) => pulls(ctx.deps).get(ctx.user, input.id)),
+
+  list: protectedProcedure
+    .input(z.object({ limit: z.number().int().min(1).max(100).default(10), before: z.string().uuid().optional() }).default({ limit: 10 }))
+    .query(({ ctx, input }) => pulls(ctx.deps).list(ctx.user, input.limit, input.before)),
+
+  cancel: protectedProcedure.input(pullId).mutation(({ ctx, input }) => pulls(ctx.deps).cancel(ctx.user, input.id)),
+
+  cleanup: protectedProcedure.input(cleanupInputSchema).mutation(({ ctx, input }) => pulls(ctx.deps).cleanup(ctx.user, input)),
+});

@@ -1,0 +1,122 @@
+import type { PullProfile, RowLimit, SanitizeRule } from './profile-schema.ts';
+import type { Catalog, CatalogColumn } from './catalog.ts';
+import { topologicalOrder } from './fk-graph.ts';
+import { textTypes, type SanitizeColumn } from './sanitize-sql.ts';
+import { findUnruledPii } from './pii-guard.ts';
+
+/** A profile or request that does not fit the source's schema: names the field, nothing has run. */
+export class PullPlanError extends Error {
+  override name = 'PullPlanError';
+  constructor(readonly field: string, message: string, readonly kind: 'InvalidProfile' | 'PiiGuard' = 'InvalidProfile') {
+    super(`${field}: ${message}`);
+  }
+}
+
+export interface TablePlan {
+  table: string;
+  mode: 'full' | 'delta';
+  /** The watermark a delta table pulls from (rows created or updated at or after it). */
+  since: string | null;
+  limit: RowLimit | null;
+  sanitize: SanitizeColumn[];
+  /** Has both created_at and updated_at, so later pulls can be deltas. */
+  timestamps: boolean;
+  /** Columns INSERT writes (generated columns are computed, not copied). */
+  columns: string[];
+  /** Text columns without a rule, where the gate looks for leaked originals. */
+  otherTextColumns: string[];
+  primaryKey: string[];
+  approxRows: number;
+}
+
+export interface PullPlan {
+  /** In foreign-key order, parents first. */
+  tables: TablePlan[];
+  excluded: string[];
+  /** Tables in an FK cycle whose order had to be broken. */
+  cyclic: string[];
+}
+
+export interface PlanRequest {
+  full: boolean;
+  /** `--tables a,b`: only these; null pulls every table but the excluded ones. */
+  tables: string[] | null;
+  /** Last successful pull per table into this destination. */
+  watermarks: Record<string, string>;
+  /** Tables the destination already has (a delta needs them there). */
+  destinationTables: ReadonlySet<string>;
+}
+
+const STRING_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
+
+function checkRule(table: string, col: CatalogColumn | undefined, column: string, rule: SanitizeRule): SanitizeColumn {
+  const field = `sanitize.${table}.${column}`;
+  if (!col) throw new PullPlanError(field, `no column "${column}" in table "${table}" of the source database`);
+  if (col.generated) throw new PullPlanError(field, 'is a generated column; sanitize the columns it is computed from');
+  if (textTypes.has(rule.type) && !STRING_TYPES.has(col.dataType)) {
+    throw new PullPlanError(field, `type "${rule.type}" writes text, but the column is ${col.dataType}; use "null" or "fixed"`);
+  }
+  if (rule.type === 'null' && !col.nullable) throw new PullPlanError(field, 'type "null" on a NOT NULL column; use "fixed"');
+  if (rule.exclude.length && !STRING_TYPES.has(col.dataType)) throw new PullPlanError(`${field}.exclude`, `exclude patterns need a text column (this one is ${col.dataType})`);
+  return { column, rule, maxLength: col.maxLength };
+}
+
+/**
+ * Checks every name in the profile and request against the source's catalogue, applies the PII
+ * guard, and decides per table: full or delta, limit, rules, columns. Throws PullPlanError.
+ */
+export function planPull(profile: PullProfile, catalog: Catalog, request: PlanRequest): PullPlan {
+  const tables = new Set(catalog.tables);
+  const columnsOf = new Map<string, CatalogColumn[]>();
+  for (const c of catalog.columns) columnsOf.set(c.table, [...(columnsOf.get(c.table) ?? []), c]);
+  const source = `${profile.source.connection}/${profile.source.database}`;
+
+  for (const t of Object.keys(profile.sanitize)) if (!tables.has(t)) throw new PullPlanError(`sanitize.${t}`, `no table "${t}" in ${source}`);
+  for (const [t, limit] of Object.entries(profile.limits)) {
+    if (!tables.has(t)) throw new PullPlanError(`limits.${t}`, `no table "${t}" in ${source}`);
+    if (limit.orderBy && !columnsOf.get(t)?.some((c) => c.name === limit.orderBy)) {
+      throw new PullPlanError(`limits.${t}.orderBy`, `no column "${limit.orderBy}" in table "${t}"`);
+    }
+    if (!catalog.primaryKeys[t]?.length) throw new PullPlanError(`limits.${t}`, `table "${t}" has no primary key; a row limit needs one`);
+  }
+  // Seed 002 lists tables that may not exist everywhere (telescope_*): a missing excluded table is fine.
+  const excluded = profile.excludeTables.filter((t) => tables.has(t));
+  const excludedSet = new Set(profile.excludeTables);
+  for (const t of request.tables ?? []) {
+    if (!tables.has(t)) throw new PullPlanError('tables', `no table "${t}" in ${source}`);
+    if (excludedSet.has(t)) throw new PullPlanError('tables', `table "${t}" is in the profile's excludeTables`);
+  }
+  const selected = (request.tables ?? catalog.tables).filter((t) => !excludedSet.has(t));
+  if (!selected.length) throw new PullPlanError('tables', 'nothing to pull: every table is excluded');
+
+  if (profile.piiGuard) {
+    // Generated columns are recomputed from the sanitized ones, so they need no rule of their own.
+    const unruled = findUnruledPii(selected.flatMap((t) => columnsOf.get(t) ?? []).filter((c) => !c.generated), profile);
+    if (unruled.length) {
+      throw new PullPlanError('sanitize', `columns that look like personal data have no rule: ${unruled.join(', ')}. Add rules, or list them in piiAllow`, 'PiiGuard');
+    }
+  }
+
+  const { order, cyclic } = topologicalOrder(selected, catalog.foreignKeys);
+  const plans = order.map((table): TablePlan => {
+    const cols = columnsOf.get(table) ?? [];
+    const rules = profile.sanitize[table] ?? {};
+    const sanitize = Object.entries(rules).map(([column, rule]) => checkRule(table, cols.find((c) => c.name === column), column, rule));
+    const timestamps = cols.some((c) => c.name === 'created_at') && cols.some((c) => c.name === 'updated_at');
+    const since = request.watermarks[table];
+    const delta = !request.full && timestamps && since !== undefined && request.destinationTables.has(table);
+    return {
+      table,
+      mode: delta ? 'delta' : 'full',
+      since: delta ? since! : null,
+      limit: profile.limits[table] ?? null,
+      sanitize,
+      timestamps,
+      columns: cols.filter((c) => !c.generated).map((c) => c.name),
+      otherTextColumns: cols.filter((c) => !c.generated && STRING_TYPES.has(c.dataType) && !rules[c.name]).map((c) => c.name),
+      primaryKey: catalog.primaryKeys[table] ?? [],
+      approxRows: catalog.approxRows[table] ?? 0,
+    };
+  });
+  return { tables: plans, excluded, cyclic: cyclic.filter((t) => selected.includes(t)) };
+}

@@ -1,0 +1,225 @@
+import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { quoteIdentifier } from '../shared/names.ts';
+import { WORKSPACE_PREFIX, workspaceCreatedAt } from '../shared/pull.ts';
+import type { TablePlan } from './plan.ts';
+import { planSubset } from './subset-sql.ts';
+import type { ForeignKey } from './fk-graph.ts';
+import { DETERMINISTIC_KEY_VAR, gateStatement, RUN_KEY_VAR, sanitizedSelectList, sanitizeStatement, type SqlStatement } from './sanitize-sql.ts';
+
+// The temporary workspace on the source's server: created from the source's own DDL, filled with
+// the subset, sanitized in place, checked, dumped and dropped. Nothing here writes to the source.
+
+const q = quoteIdentifier;
+/** The workspace's bookkeeping table: which tables are sanitized already (a retried step skips them). */
+const STATE_TABLE = '_dbferry_sanitized';
+
+async function run(conn: PoolConnection, s: SqlStatement): Promise<number> {
+  const [result] = await conn.query<ResultSetHeader>(s.sql, s.params);
+  return Number(result.affectedRows ?? 0);
+}
+
+/**
+ * Creates the workspace with the source's character set and each table from `SHOW CREATE TABLE`
+ * (keeping indexes and foreign keys, which CREATE TABLE … LIKE would lose). A leftover from an
+ * earlier attempt is dropped first.
+ */
+export async function createWorkspace(conn: PoolConnection, source: string, workspace: string, tables: string[]): Promise<void> {
+  const [schema] = await conn.query<RowDataPacket[]>(
+    'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [source],
+  );
+  const cs = String(schema[0]?.cs ?? 'utf8mb4');
+  const co = String(schema[0]?.co ?? 'utf8mb4_general_ci');
+  if (!/^\w+$/.test(cs) || !/^\w+$/.test(co)) throw new Error(`unexpected character set ${cs}/${co}`);
+  await conn.query(`DROP DATABASE IF EXISTS ${q(workspace)}`);
+  await conn.query(`CREATE DATABASE ${q(workspace)} CHARACTER SET ${cs} COLLATE ${co}`);
+  await conn.query('SET SESSION FOREIGN_KEY_CHECKS = 0');
+  await conn.query(`USE ${q(workspace)}`);
+  for (const table of tables) {
+    const [rows] = await conn.query<RowDataPacket[]>(`SHOW CREATE TABLE ${q(source)}.${q(table)}`);
+    const ddl = String(rows[0]?.['Create Table'] ?? '');
+    if (!ddl.startsWith('CREATE TABLE')) throw new Error(`unexpected SHOW CREATE TABLE output for ${table}`);
+    await conn.query(ddl);
+  }
+  await conn.query(`CREATE TABLE ${q(STATE_TABLE)} (table_name VARCHAR(64) NOT NULL PRIMARY KEY) ENGINE=InnoDB`);
+}
+
+/**
+ * Tables whose rules can be applied while copying (SELECT the fake values instead of the originals):
+ * those where no sanitized column is part of the primary key or of a foreign key between pulled
+ * tables, because the subset statements and the gate match rows on those columns with the source.
+ * The others are copied raw and sanitized afterwards by sanitizeWorkspace's UPDATE.
+ */
+export function fusedTables(plan: TablePlan[], foreignKeys: ForeignKey[]): Set<string> {
+  const keyColumns = new Set<string>();
+  for (const fk of foreignKeys) {
+    for (const c of fk.columns) keyColumns.add(`${fk.table}.${c}`);
+    for (const c of fk.refColumns) keyColumns.add(`${fk.refTable}.${c}`);
+  }
+  return new Set(plan
+    .filter((t) => t.sanitize.length && t.sanitize.every((r) => !t.primaryKey.includes(r.column) && !keyColumns.has(`${t.table}.${r.column}`)))
+    .map((t) => t.table));
+}
+
+/**
+ * Fills the workspace with the subset (see subset-sql.ts): whole tables and leaf seeds side by
+ * side on `parallel` sessions, then closure to a fixpoint, seeds, pruning to a fixpoint on one
+ * session. Tables in fusedTables() get their fake values straight from the INSERT … SELECT (keyed
+ * like sanitizeWorkspace, the keys in session variables) and are marked sanitized, so no original
+ * value of theirs is ever written to the workspace. Starts from empty tables, so a retried attempt
+ * gives the same result. Returns rows per table.
+ */
+export async function fillWorkspace(
+  open: () => Promise<PoolConnection>, source: string, workspace: string, plan: TablePlan[],
+  foreignKeys: ForeignKey[], opts: { parallel: number; keys: { deterministic: string | null; run: string } | null; onStep: (done: number, total: number) => void },
+): Promise<Record<string, number>> {
+  // Without keys (an activity scheduled by an older workflow), every table is sanitized afterwards.
+  const keys = opts.keys;
+  const fused = keys ? fusedTables(plan, foreignKeys) : new Set<string>();
+  const session = async (): Promise<PoolConnection> => {
+    const conn = await open();
+    await conn.query('SET SESSION FOREIGN_KEY_CHECKS = 0');
+    if (process.env.PROBE_UC) await conn.query('SET SESSION UNIQUE_CHECKS = 0'); // PROBE
+    await readWithoutLocking(conn);
+    if (keys && fused.size) await conn.query(`SET ${DETERMINISTIC_KEY_VAR} = ?, ${RUN_KEY_VAR} = ?`, [keys.deterministic, keys.run]);
+    // Multi-table DELETE by alias needs a default database on MariaDB, even with qualified names.
+    await conn.query(`USE ${q(workspace)}`);
+    return conn;
+  };
+  const conn = await session();
+  const subset = planSubset({
+    source, workspace, foreignKeys,
+    tables: plan.map((t) => ({
+      name: t.table, columns: t.columns, primaryKey: t.primaryKey, limit: t.limit, since: t.since,
+      ...(fused.has(t.table) ? { select: sanitizedSelectList(t.columns, t.sanitize, 's') } : {}),
+    })),
+  });
+  for (const t of plan) await conn.query(`TRUNCATE TABLE ${q(workspace)}.${q(t.table)}`);
+  await conn.query(`DELETE FROM ${q(workspace)}.${q(STATE_TABLE)}`);
+  for (const s of subset.cleanup) await run(conn, s);
+  const total = subset.copies.length + subset.leafSeeds.length + subset.seeds.length + 2;
+  let done = 0;
+  // Whole tables and leaf seeds are independent of each other (FK checks are off): run them side
+  // by side, largest first, so the last one to finish is a small one.
+  const size = new Map(plan.map((t) => [t.table, t.limit ? Math.min(t.limit.maxRows, t.approxRows) : t.approxRows]));
+  const queue = [...subset.copies, ...subset.leafSeeds].sort((a, b) => (size.get(b.table) ?? 0) - (size.get(a.table) ?? 0));
+  const copiers = Array.from({ length: Math.max(1, Math.min(opts.parallel, queue.length)) }, async (_, i) => {
+    const c = i === 0 ? conn : await session();
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      await run(c, next.statement);
+      opts.onStep(++done, total);
+    }
+  });
+  await Promise.all(copiers);
+  // Each round adds at least one row or ends, so the loops end; the cap only guards against a bug.
+  for (let round = 0, added = 1; added > 0; round++) {
+    if (round > 100_000) throw new Error('subset closure did not converge');
+    added = 0;
+    for (const s of subset.closure) added += await run(conn, s);
+  }
+  opts.onStep(++done, total);
+  for (const seed of subset.seeds) {
+    for (const s of seed.statements) await run(conn, s);
+    opts.onStep(++done, total);
+  }
+  for (let round = 0, dropped = 1; dropped > 0; round++) {
+    if (round > 100_000) throw new Error('subset pruning did not converge');
+    dropped = 0;
+    for (const p of subset.prune) {
+      const marked = await run(conn, p.mark);
+      if (marked) for (const s of p.remove) await run(conn, s);
+      dropped += marked;
+    }
+  }
+  for (const s of subset.cleanup) await run(conn, s);
+  for (const table of fused) await conn.query(`INSERT INTO ${q(workspace)}.${q(STATE_TABLE)} (table_name) VALUES (?)`, [table]);
+  opts.onStep(++done, total);
+  return countRows(conn, workspace, plan.map((t) => t.table));
+}
+
+/**
+ * INSERT … SELECT under REPEATABLE READ takes shared locks on the rows it reads: on production
+ * that would hold up writers for as long as the copy runs. READ COMMITTED reads a snapshot
+ * instead, except where a statement-format binary log needs the locks for a safe replay.
+ */
+async function readWithoutLocking(conn: PoolConnection): Promise<void> {
+  const [rows] = await conn.query<RowDataPacket[]>('SELECT @@log_bin AS on_, @@binlog_format AS format');
+  if (Number(rows[0]?.on_) === 1 && String(rows[0]?.format).toUpperCase() === 'STATEMENT') return;
+  await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+}
+
+/** Exact rows per table. */
+export async function countRows(conn: PoolConnection, database: string, tables: string[]): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const t of tables) {
+    const [rows] = await conn.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${q(database)}.${q(t)}`);
+    counts[t] = Number(rows[0]?.n ?? 0);
+  }
+  return counts;
+}
+
+/**
+ * Runs each table's UPDATE with the keys in session variables (set once, never in a statement
+ * text). Each table's UPDATE and its row in the state table commit together, so a retry never
+ * sanitizes a table twice (which would break deterministic equality).
+ */
+export async function sanitizeWorkspace(
+  conn: PoolConnection, workspace: string, plan: TablePlan[], keys: { deterministic: string | null; run: string },
+  onTable: (table: string, index: number, total: number) => void,
+): Promise<void> {
+  // With checks off, a sanitized key column referenced by another table is neither refused nor cascaded.
+  await conn.query('SET SESSION FOREIGN_KEY_CHECKS = 0');
+  await conn.query(`SET ${DETERMINISTIC_KEY_VAR} = ?, ${RUN_KEY_VAR} = ?`, [keys.deterministic, keys.run]);
+  const tables = plan.filter((t) => t.sanitize.length);
+  const [doneRows] = await conn.query<RowDataPacket[]>(`SELECT table_name AS t FROM ${q(workspace)}.${q(STATE_TABLE)}`);
+  const done = new Set(doneRows.map((r) => String(r.t)));
+  for (const [i, t] of tables.entries()) {
+    onTable(t.table, i, tables.length);
+    if (done.has(t.table)) continue;
+    await conn.beginTransaction();
+    try {
+      await run(conn, sanitizeStatement(workspace, t.table, t.sanitize));
+      await conn.query(`INSERT INTO ${q(workspace)}.${q(STATE_TABLE)} (table_name) VALUES (?)`, [t.table]);
+      await conn.commit();
+    } catch (error) {
+      await conn.rollback().catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+/** What the gate found: one line per leak, empty when the workspace is clean. */
+export async function findLeaks(conn: PoolConnection, source: string, workspace: string, plan: TablePlan[]): Promise<string[]> {
+  const leaks: string[] = [];
+  for (const t of plan.filter((p) => p.sanitize.length)) {
+    const { statement, checks } = gateStatement({
+      workspace, source, table: t.table, columns: t.sanitize, primaryKey: t.primaryKey, otherTextColumns: t.otherTextColumns,
+    });
+    const [rows] = await conn.query<RowDataPacket[]>(statement.sql, statement.params);
+    checks.forEach((check, i) => {
+      const n = Number(rows[0]?.[`c${i}`] ?? 0);
+      if (n > 0) leaks.push(`${check.label} (${n} row${n === 1 ? '' : 's'})`);
+    });
+  }
+  return leaks;
+}
+
+/** Workspaces on this server older than `maxAgeMinutes`, by the time in their names. */
+export async function findOrphanWorkspaces(conn: PoolConnection, maxAgeMinutes: number, nowSeconds = Date.now() / 1000): Promise<Array<{ name: string; ageMinutes: number }>> {
+  const [rows] = await conn.query<RowDataPacket[]>('SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?', [`${WORKSPACE_PREFIX.replace(/_/g, '\\_')}%`]);
+  return rows
+    .map((r) => String(r.s))
+    .map((name) => ({ name, created: workspaceCreatedAt(name) }))
+    .filter((w): w is { name: string; created: number } => w.created !== null)
+    .map((w) => ({ name: w.name, ageMinutes: Math.floor((nowSeconds - w.created) / 60) }))
+    .filter((w) => w.ageMinutes >= maxAgeMinutes)
+    .sort((a, b) => b.ageMinutes - a.ageMinutes);
+}
+
+/** Drops one workspace; only names that are workspaces are accepted. */
+export async function dropWorkspace(conn: PoolConnection, workspace: string): Promise<void> {
+  if (workspaceCreatedAt(workspace) === null) throw new Error(`refusing to drop ${JSON.stringify(workspace)}: not a dbferry workspace name`);
+  await conn.query(`DROP DATABASE IF EXISTS ${q(workspace)}`);
+}
+
+/** Files of the workspace's own bookkeeping tables, left out of the dump. */
+export const isBookkeepingFile = (workspace: string, file: string): boolean => file.startsWith(`${workspace}._dbferry_`);

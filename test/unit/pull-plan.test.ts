@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { topologicalOrder, type ForeignKey } from '../../src/pull/fk-graph.ts';
+import { planSubset } from '../../src/pull/subset-sql.ts';
+import { planPull, PullPlanError } from '../../src/pull/plan.ts';
+import { looksPersonal, findUnruledPii } from '../../src/pull/pii-guard.ts';
+import { pullProfileSchema } from '../../src/pull/profile-schema.ts';
+import type { Catalog } from '../../src/pull/catalog.ts';
+import { workspaceCreatedAt, workspaceName } from '../../src/shared/pull.ts';
+
+const fk = (table: string, column: string, refTable: string): ForeignKey => ({ name: `fk_${table}_${column}`, table, columns: [column], refTable, refColumns: ['id'] });
+
+describe('foreign-key order', () => {
+  it('puts parents first and ignores self-references', () => {
+    const { order, cyclic } = topologicalOrder(['orders', 'users', 'items', 'categories'], [
+      fk('orders', 'user_id', 'users'), fk('items', 'order_id', 'orders'), fk('categories', 'parent_id', 'categories'), fk('users', 'x', 'elsewhere'),
+    ]);
+    expect(order).toEqual(['categories', 'users', 'orders', 'items']);
+    expect(cyclic).toEqual([]);
+  });
+
+  it('breaks a cycle deterministically and still orders everything', () => {
+    const { order, cyclic } = topologicalOrder(['players', 'teams', 'scores'], [fk('players', 'team_id', 'teams'), fk('teams', 'captain_id', 'players'), fk('scores', 'player_id', 'players')]);
+    expect(order).toEqual(['players', 'scores', 'teams']);
+    expect(cyclic).toEqual(['players']);
+  });
+});
+
+describe('subset planning', () => {
+  const tables = [
+    { name: 'users', columns: ['id', 'manager_id'], primaryKey: ['id'], limit: { maxRows: 10, orderBy: 'id', direction: 'desc' as const }, since: null },
+    { name: 'orders', columns: ['id', 'user_id', 'created_at', 'updated_at'], primaryKey: ['id'], limit: null, since: '2024-01-01 00:00:00' },
+  ];
+  const plan = planSubset({ source: 'src', workspace: 'ws', tables, foreignKeys: [fk('orders', 'user_id', 'users'), fk('users', 'manager_id', 'users')] });
+
+  it('copies unlimited tables with the delta condition as parameters', () => {
+    expect(plan.copies).toEqual([{
+      table: 'orders',
+      statement: {
+        sql: 'INSERT INTO `ws`.`orders` (`id`, `user_id`, `created_at`, `updated_at`) SELECT s.`id`, s.`user_id`, s.`created_at`, s.`updated_at` FROM `src`.`orders` s WHERE (s.`created_at` >= ? OR s.`updated_at` >= ?)',
+        params: ['2024-01-01 00:00:00', '2024-01-01 00:00:00'],
+      },
+    }]);
+  });
+
+  it('pulls in parents of kept rows (bottom-up), self-references included', () => {
+    expect(plan.closure.map((s) => s.sql)).toEqual([
+      'INSERT INTO `ws`.`users` (`id`, `manager_id`) SELECT s.`id`, s.`manager_id` FROM `src`.`users` s WHERE EXISTS (SELECT 1 FROM `ws`.`orders` c WHERE c.`user_id` = s.`id`) AND NOT EXISTS (SELECT 1 FROM `ws`.`users` x WHERE x.`id` = s.`id`)',
+      'INSERT INTO `ws`.`users` (`id`, `manager_id`) SELECT s.`id`, s.`manager_id` FROM `src`.`users` s WHERE EXISTS (SELECT 1 FROM `ws`.`users` c WHERE c.`manager_id` = s.`id`) AND NOT EXISTS (SELECT 1 FROM `ws`.`users` x WHERE x.`id` = s.`id`)',
+    ]);
+  });
+
+  it('seeds the first maxRows rows by orderBy then key, and prunes seeds whose parent is missing (top-down)', () => {
+    expect(plan.seeds[0]!.statements[1]!.sql).toContain('ORDER BY `id` DESC LIMIT 10');
+    expect(plan.prune).toHaveLength(1);
+    expect(plan.prune[0]!.mark.sql).toContain('w.`manager_id` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM `ws`.`users` p WHERE p.`id` = w.`manager_id`)');
+    expect(plan.cleanup.map((s) => s.sql)).toEqual(['DROP TABLE IF EXISTS `ws`.`_dbferry_seed_0`']);
+  });
+
+  it('refuses a limit on a table without a primary key', () => {
+    expect(() => planSubset({ source: 's', workspace: 'w', foreignKeys: [], tables: [{ ...tables[0]!, primaryKey: [] }] })).toThrow(/no primary key/);
+  });
+});
+
+const catalog: Catalog = {
+  tables: ['users', 'orders', 'telemetry'],
+  columns: [
+    { table: 'users', name: 'id', dataType: 'int', maxLength: null, nullable: false, generated: false },
+    { table: 'users', name: 'email', dataType: 'varchar', maxLength: 191, nullable: true, generated: false },
+    { table: 'users', name: 'full_name', dataType: 'varchar', maxLength: 100, nullable: false, generated: false },
+    { table: 'users', name: 'age', dataType: 'int', maxLength: null, nullable: true, generated: false },
+    { table: 'users', name: 'email_domain', dataType: 'varchar', maxLength: 100, nullable: true, generated: true },
+    { table: 'users', name: 'created_at', dataType: 'datetime', maxLength: null, nullable: true, generated: false },
+    { table: 'users', name: 'updated_at', dataType: 'datetime', maxLength: null, nullable: true, generated: false },
+    { table: 'orders', name: 'id', dataType: 'int', maxLength: null, nullable: false, generated: false },
+    { table: 'orders', name: 'user_id', dataType: 'int', maxLength: null, nullable: false, generated: false },
+    { table: 'telemetry', name: 'payload', dataType: 'text', maxLength: 65535, nullable: true, generated: false },
+  ],
+  primaryKeys: { users: ['id'], orders: ['id'] },
+  foreignKeys: [fk('orders', 'user_id', 'users')],
+  approxRows: { users: 10, orders: 20, telemetry: 5 },
+};
+const profile = (over: Record<string, unknown> = {}) => pullProfileSchema.parse({
+  source: { connection: 'prod', database: 'app' }, destination: { connection: 'dev', database: 'app' },
+  sanitize: { users: { email: { type: 'email' }, full_name: { type: 'name' } } }, excludeTables: ['telemetry', 'not_there'], ...over,
+});
+const request = { full: false, tables: null, watermarks: { users: '2024-05-01 00:00:00', orders: '2024-05-01 00:00:00' }, destinationTables: new Set(['users', 'orders']) };
+
+describe('pull planning against the catalogue', () => {
+  it('orders tables, skips excluded ones, and pulls deltas only where timestamps and a watermark exist', () => {
+    const plan = planPull(profile(), catalog, request);
+    expect(plan.tables.map((t) => [t.table, t.mode, t.since])).toEqual([['users', 'delta', '2024-05-01 00:00:00'], ['orders', 'full', null]]);
+    expect(plan.excluded).toEqual(['telemetry']);
+    expect(plan.tables[0]!.columns).not.toContain('email_domain');
+    expect(plan.tables[0]!.otherTextColumns).toEqual([]);
+    expect(planPull(profile(), catalog, { ...request, full: true }).tables[0]!.mode).toBe('full');
+    expect(planPull(profile(), catalog, { ...request, destinationTables: new Set() }).tables[0]!.mode).toBe('full');
+  });
+
+  it.each([
+    ['an unknown table in a rule', { sanitize: { ghosts: { email: { type: 'email' } } } }, 'sanitize.ghosts: no table "ghosts" in prod/app'],
+    ['an unknown column in a rule', { sanitize: { users: { email: { type: 'email' }, full_name: { type: 'name' }, nope: { type: 'name' } } } }, 'sanitize.users.nope: no column "nope" in table "users" of the source database'],
+    ['a text type on a number column', { sanitize: { users: { email: { type: 'email' }, full_name: { type: 'name' }, age: { type: 'phone' } } } }, /sanitize\.users\.age: type "phone" writes text, but the column is int/],
+    ['null on a NOT NULL column', { sanitize: { users: { email: { type: 'email' }, full_name: { type: 'null' } } } }, /sanitize\.users\.full_name: type "null" on a NOT NULL column/],
+    ['a generated column', { sanitize: { users: { email: { type: 'email' }, full_name: { type: 'name' }, email_domain: { type: 'text' } } } }, /sanitize\.users\.email_domain: is a generated column/],
+    ['a limit on an unknown order column', { limits: { users: { maxRows: 5, orderBy: 'nope' } } }, 'limits.users.orderBy: no column "nope" in table "users"'],
+    ['a limit on a table without a primary key', { excludeTables: [], limits: { telemetry: { maxRows: 5 } } }, /limits\.telemetry: table "telemetry" has no primary key/],
+  ])('refuses %s, naming the field', (_label, over, message) => {
+    expect(() => planPull(profile(over), catalog, request)).toThrow(PullPlanError);
+    expect(() => planPull(profile(over), catalog, request)).toThrow(message);
+  });
+
+  it('refuses requested tables that do not exist or are excluded', () => {
+    expect(() => planPull(profile(), catalog, { ...request, tables: ['nope'] })).toThrow('tables: no table "nope" in prod/app');
+    expect(() => planPull(profile(), catalog, { ...request, tables: ['telemetry'] })).toThrow(/excludeTables/);
+  });
+
+  it('stops at the PII guard unless the profile allows the column', () => {
+    const bare = { sanitize: { users: { email: { type: 'email' } } } };
+    expect(() => planPull(profile(bare), catalog, request)).toThrow(/personal data have no rule: users\.full_name/);
+    expect(() => planPull(profile({ ...bare, piiAllow: ['users.full_name'] }), catalog, request)).not.toThrow();
+    expect(() => planPull(profile({ ...bare, piiGuard: false }), catalog, request)).not.toThrow();
+  });
+});
+
+describe('the PII guard', () => {
+  it.each(['email', 'contactEmail', 'phone_number', 'password', 'first_name', 'lastName', 'home_address', 'date_of_birth', 'ssn', 'iban', 'remember_token', 'last_login_ip', 'name'])('flags %s', (c) => {
+    expect(looksPersonal(c)).toBe(true);
+  });
+  it.each(['id', 'created_at', 'status', 'total', 'description', 'zipper_count', 'ship_date'])('lets %s through', (c) => {
+    expect(looksPersonal(c)).toBe(false);
+  });
+  it('honours *.column allowances', () => {
+    expect(findUnruledPii([{ table: 'a', name: 'name' }, { table: 'b', name: 'name' }], { sanitize: {}, piiAllow: ['*.name'] })).toEqual([]);
+  });
+});
+
+describe('workspace names', () => {
+  it('carry their creation time and nothing else', () => {
+    const name = workspaceName(1_732_300_000, '9F2C-41ab-zz');
+    expect(name).toBe('_dbferry_tmp_1732300000_9f2c41abzz');
+    expect(workspaceCreatedAt(name)).toBe(1_732_300_000);
+    expect(workspaceCreatedAt('_dbferry_tmp_1732300000_x; DROP')).toBeNull();
+    expect(workspaceCreatedAt('production')).toBeNull();
+  });
+});
