@@ -183,7 +183,9 @@ export function createPullActivities(deps: ActivityDeps) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await runPullTool(deps, input.workspaceConnection, {
         command: 'mydumper', pidFile: pidFile(input.pullId, 'mydumper'),
-        args: ['--database', input.workspace, '--outputdir', dir, '--threads', String(input.threads), '--rows', '200000', '--verbose', '3'],
+        // --no-locks: nobody else writes the workspace, so no FLUSH TABLES WITH READ LOCK, which on
+        // the source's server would stall every production writer (and needs RELOAD).
+        args: ['--database', input.workspace, '--outputdir', dir, '--threads', String(input.threads), '--rows', '200000', '--no-locks', '--verbose', '3'],
       });
       const files = await readdir(dir);
       await Promise.all(files.filter((f) => isBookkeepingFile(input.workspace, f)).map((f) => rm(join(dir, f), { force: true })));

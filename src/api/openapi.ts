@@ -27,6 +27,22 @@ const backup = { type: 'object', properties: {
 } };
 const backupId = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$' } };
 
+const pull = { type: 'object', properties: {
+  id: { type: 'string', format: 'uuid' }, profile: { type: 'string' }, status, phase: { type: 'string' }, progress: { type: 'integer' },
+  mode: { type: ['string', 'null'], enum: ['full', 'delta', null] }, full: { type: 'boolean' }, requested_tables: { type: ['array', 'null'], items: { type: 'string' } },
+  source: { type: 'string' }, destination: { type: 'string' }, rows: { type: 'integer' },
+  tables: { type: 'array', items: { type: 'object', properties: {
+    table: { type: 'string' }, mode: { type: 'string', enum: ['full', 'delta'] }, rows: { type: 'integer' }, sanitized: { type: 'boolean' }, limited: { type: 'boolean' },
+  } } },
+  duration: { type: ['integer', 'null'], description: 'seconds' }, started_at: nullableTime, finished_at: nullableTime, last_error: { type: ['string', 'null'] },
+  created_at: { type: 'string', format: 'date-time' }, updated_at: nullableTime,
+} };
+const dryRunRow = { type: 'object', properties: {
+  table: { type: 'string' }, rows: { type: 'integer' }, mode: { type: 'string', enum: ['full', 'delta', 'excluded'] },
+  sanitized: { type: 'boolean' }, limited: { type: 'boolean' }, timestamps: { type: 'boolean' }, excluded: { type: 'boolean' },
+} };
+const pullId = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+
 export const openApiDocument = {
   openapi: '3.1.0',
   info: { title: 'dbferry REST API', version: '0.1.0' },
@@ -113,6 +129,38 @@ export const openApiDocument = {
       },
     },
     ...physicalPaths,
+    '/api/v1/pulls': {
+      post: {
+        summary: 'Start a sanitized pull of a configured profile (seed 002), or with dryRun only show what it would do',
+        parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 128 } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['profile'], additionalProperties: false, properties: {
+          profile: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }, full: { type: 'boolean', default: false },
+          tables: { type: ['array', 'null'], items: { type: 'string', pattern: '^[A-Za-z0-9_$]{1,64}$' }, minItems: 1 },
+          dryRun: { type: 'boolean', default: false }, callback_url: { type: ['string', 'null'], format: 'uri' },
+        } } } } },
+        responses: {
+          '202': { description: 'Queued (Location: /api/v1/pulls/{id})', content: { 'application/json': { schema: { type: 'object', properties: { id: { type: 'string', format: 'uuid' }, status, profile: { type: 'string' } } } } } },
+          '200': { description: 'The dry run\'s table (`{profile, data: [...]}`), or a replay of an earlier request with the same Idempotency-Key',
+            content: { 'application/json': { schema: { type: 'object', properties: { profile: { type: 'string' }, data: { type: 'array', items: dryRunRow } } } } } },
+          ...errors(400, 401, 403, 409, 413),
+        },
+      },
+      get: {
+        summary: "The caller's pulls, newest first (the seed's backfill:status)",
+        parameters: [
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 10 } },
+          { name: 'before', in: 'query', schema: { type: 'string', format: 'uuid' }, description: 'id of the last pull of the previous page' },
+        ],
+        responses: { '200': { description: 'Pulls', content: { 'application/json': { schema: { type: 'object', properties: { data: { type: 'array', items: pull } } } } } }, ...errors(400, 401) },
+      },
+    },
+    '/api/v1/pulls/{id}': {
+      get: { summary: 'One pull (its creator only)', parameters: [pullId], responses: { '200': { description: 'The pull', content: { 'application/json': { schema: pull } } }, ...errors(401, 404) } },
+    },
+    '/api/v1/pulls/{id}/cancel': {
+      post: { summary: 'Cancel a pull (its creator only); its workspace is dropped', parameters: [pullId],
+        responses: { '202': { description: 'Cancellation requested', content: { 'application/json': { schema: pull } } }, ...errors(401, 404) } },
+    },
     '/healthz': { get: { security: [], summary: 'Temporal and the control schema answer', responses: { '200': { description: 'Healthy' }, '503': { description: 'Unhealthy' } } } },
   },
 } as const;

@@ -199,6 +199,14 @@ function rootMessage(error: Error): string {
   return message;
 }
 
+// One service per API process (tRPC, REST and the start-up schedule share it), built on its deps.
+const services = new WeakMap<ApiDeps, PullService>();
+export function pullServiceFor(deps: ApiDeps): PullService {
+  let service = services.get(deps);
+  if (!service) services.set(deps, (service = new PullService(deps)));
+  return service;
+}
+
 function queuedState(id: string, profile: string): PullState {
   return {
     id, profile, status: 'queued', phase: 'queued', progress: 0, mode: null, startedAt: null, finishedAt: null,

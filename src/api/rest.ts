@@ -7,6 +7,7 @@ import type { ApiDeps } from './deps.ts';
 import { ApiError } from './errors.ts';
 import { readJsonBody, sendJson } from './http-io.ts';
 import { handleBackupRest } from './rest-backups.ts';
+import { handlePullRest } from './rest-pulls.ts';
 import { describeIssues, type ApiServices } from './trpc.ts';
 
 /** Seed 000's request body, field for field (snake_case `callback_url`). */
@@ -49,6 +50,7 @@ export async function handleRest(req: IncomingMessage, res: ServerResponse, url:
   const { copies } = services;
   const path = url.pathname;
   if (path.startsWith('/api/v1/backups')) return handleBackupRest(req, res, url, user, services.backups, deps);
+  if (path === '/api/v1/pulls' || path.startsWith('/api/v1/pulls/')) return handlePullRest(req, res, url, user, deps);
   if (path === '/api/db-copies' && req.method === 'POST') {
     const parsed = restStartCopySchema.safeParse(await readJsonBody(req));
     if (!parsed.success) throw new ApiError('BAD_REQUEST', describeIssues(parsed.error.issues));

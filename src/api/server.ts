@@ -13,6 +13,7 @@ import { BackupService } from './backup-service.ts';
 import { CopyService } from './copy-service.ts';
 import { RestoreService } from './restore-service.ts';
 import { ScheduleService } from './schedule-service.ts';
+import { pullServiceFor } from './pull-service.ts';
 import type { ApiDeps } from './deps.ts';
 import { ApiError, httpStatusOf } from './errors.ts';
 import { bearerToken, sendJson } from './http-io.ts';
@@ -56,6 +57,11 @@ export async function startApi(config: DbferryConfig, env: DbferryEnv, listen = 
     schedules: new ScheduleService(deps),
     restores: new RestoreService(deps, backups),
   };
+  // Seed 002: the hourly orphan-workspace sweep exists as soon as pulls are configured, not only
+  // after the first pull. A failure is not fatal: starting a pull tries again.
+  if (Object.keys(config.pulls).length) {
+    await pullServiceFor(deps).ensureCleanupSchedule().catch((e: Error) => console.error(`pull cleanup schedule: ${e.message}`));
+  }
   const authenticate = async (req: IncomingMessage) => {
     const token = bearerToken(req);
     return token ? deps.tokens.verify(token) : null;

@@ -78,7 +78,6 @@ export async function fillWorkspace(
   const session = async (): Promise<PoolConnection> => {
     const conn = await open();
     await conn.query('SET SESSION FOREIGN_KEY_CHECKS = 0');
-    if (process.env.PROBE_UC) await conn.query('SET SESSION UNIQUE_CHECKS = 0'); // PROBE
     await readWithoutLocking(conn);
     if (keys && fused.size) await conn.query(`SET ${DETERMINISTIC_KEY_VAR} = ?, ${RUN_KEY_VAR} = ?`, [keys.deterministic, keys.run]);
     // Multi-table DELETE by alias needs a default database on MariaDB, even with qualified names.

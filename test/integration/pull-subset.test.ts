@@ -76,4 +76,30 @@ describe('subsetting a pull with row limits', () => {
     expect(await ids(destination, 'products')).toEqual([1, 2, 3]);
     expect(await ids(destination, 'categories')).toEqual([1, 2, 3, 4, 5, 6, 7, 12, 15]);
   });
+
+  it('seeds a leaf limited table beside the whole-table copies and still drops its orphans', async () => {
+    // products is limited, referenced by nothing and references only a whole table: a leaf. Its
+    // newest rows are 5 (an orphan the source holds with FK checks off), 4 and 3.
+    const leafSource = uniqueDbName('subset_leaf_src');
+    const leafDestination = uniqueDbName('subset_leaf_dst');
+    try {
+      await createSubsetDatabase(leafSource);
+      await query(`SET FOREIGN_KEY_CHECKS = 0; INSERT INTO \`${leafSource}\`.products VALUES (4, 20), (5, 99); SET FOREIGN_KEY_CHECKS = 1`);
+      addProfile(stack, 'leaf', {
+        source: { connection: 'local', database: leafSource }, destination: { connection: 'local', database: leafDestination },
+        limits: { products: { maxRows: 3, orderBy: 'id', direction: 'desc' } },
+      });
+      const before = await checksums(leafSource);
+      const { id } = await stack.alice.client.pulls.start.mutate({ profile: 'leaf' });
+      const view = await waitForPull(stack.alice.client, id);
+      expect(view.lastError).toBeNull();
+      expect(await ids(leafDestination, 'products')).toEqual([3, 4]);
+      expect(await ids(leafDestination, 'categories')).toHaveLength(20);
+      expect(view.tables.find((t) => t.table === 'products')).toMatchObject({ rows: 2, limited: true });
+      expect(await checksums(leafSource)).toEqual(before);
+      expect(await workspaces()).not.toContain(view.workspace);
+    } finally {
+      await dropDatabases(leafSource, leafDestination);
+    }
+  });
 });

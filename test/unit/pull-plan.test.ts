@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { topologicalOrder, type ForeignKey } from '../../src/pull/fk-graph.ts';
 import { planSubset } from '../../src/pull/subset-sql.ts';
+import { fusedTables } from '../../src/pull/workspace.ts';
 import { planPull, PullPlanError } from '../../src/pull/plan.ts';
 import { looksPersonal, findUnruledPii } from '../../src/pull/pii-guard.ts';
 import { pullProfileSchema } from '../../src/pull/profile-schema.ts';
@@ -54,6 +55,40 @@ describe('subset planning', () => {
     expect(plan.prune).toHaveLength(1);
     expect(plan.prune[0]!.mark.sql).toContain('w.`manager_id` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM `ws`.`users` p WHERE p.`id` = w.`manager_id`)');
     expect(plan.cleanup.map((s) => s.sql)).toEqual(['DROP TABLE IF EXISTS `ws`.`_dbferry_seed_0`']);
+  });
+
+  it('seeds a leaf limited table in one INSERT … ORDER BY … LIMIT beside the copies and prunes it with a DELETE', () => {
+    const leaf = planSubset({
+      source: 'src', workspace: 'ws',
+      tables: [
+        { name: 'orders', columns: ['id', 'note'], primaryKey: ['id'], limit: null, since: null, select: { sql: 's.`id`, CASE WHEN ? THEN 1 END', params: ['p'] } },
+        { name: 'log', columns: ['id', 'order_id'], primaryKey: ['id'], limit: { maxRows: 5, orderBy: 'id', direction: 'desc' as const }, since: null },
+      ],
+      foreignKeys: [fk('log', 'order_id', 'orders')],
+    });
+    expect(leaf.copies).toEqual([{ table: 'orders', statement: { sql: 'INSERT INTO `ws`.`orders` (`id`, `note`) SELECT s.`id`, CASE WHEN ? THEN 1 END FROM `src`.`orders` s', params: ['p'] } }]);
+    expect(leaf.leafSeeds).toEqual([{ table: 'log', statement: {
+      sql: 'INSERT INTO `ws`.`log` (`id`, `order_id`) SELECT s.`id`, s.`order_id` FROM `src`.`log` s ORDER BY s.`id` DESC LIMIT 5', params: [],
+    } }]);
+    expect(leaf.seeds).toEqual([]);
+    expect(leaf.prune).toEqual([{ mark: {
+      sql: 'DELETE w FROM `ws`.`log` w WHERE w.`order_id` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM `ws`.`orders` p WHERE p.`id` = w.`order_id`)', params: [],
+    }, remove: [] }]);
+    expect(leaf.cleanup).toEqual([]);
+    // Referenced (here by itself) or referencing a limited table: no leaf, the marker path as before.
+    expect(plan.leafSeeds).toEqual([]);
+  });
+
+  it('fuses rules into the copy only where no key column is sanitized', () => {
+    const rule = (column: string) => ({ column, rule: { type: 'email' as const, exclude: [], deterministic: false }, maxLength: 100 });
+    const t = (table: string, sanitize: ReturnType<typeof rule>[], primaryKey = ['id']) => ({
+      table, mode: 'full' as const, since: null, limit: null, sanitize, timestamps: false, columns: [], otherTextColumns: [], primaryKey, approxRows: 0,
+    });
+    const fused = fusedTables(
+      [t('users', [rule('email')]), t('accounts', [rule('owner_email')]), t('owners', [rule('email')]), t('keyed', [rule('code')], ['code']), t('plain', [])],
+      [{ name: 'fk', table: 'accounts', columns: ['owner_email'], refTable: 'owners', refColumns: ['email'] }],
+    );
+    expect([...fused]).toEqual(['users']);
   });
 
   it('refuses a limit on a table without a primary key', () => {

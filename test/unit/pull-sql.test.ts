@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { excludeCondition, likePattern } from '../../src/pull/patterns.ts';
-import { gateStatement, sanitizeAssignment, sanitizeStatement, SANITIZED_PASSWORD_HASH, type SanitizeColumn } from '../../src/pull/sanitize-sql.ts';
+import { gateStatement, sanitizeAssignment, sanitizedSelectList, sanitizeExpression, sanitizeStatement, SANITIZED_PASSWORD_HASH, type SanitizeColumn } from '../../src/pull/sanitize-sql.ts';
 import { sanitizeRuleSchema } from '../../src/pull/profile-schema.ts';
 
 const column = (name: string, rule: unknown, maxLength: number | null = 191): SanitizeColumn => ({ column: name, rule: sanitizeRuleSchema.parse(rule), maxLength });
@@ -59,6 +59,18 @@ describe('sanitization SQL', () => {
       sql: '`note` = CASE  WHEN 1 THEN ? END', params: ["x'); DROP TABLE t; --"],
     });
     expect(sanitizeAssignment(column('password', { type: 'hash' })).params).toEqual([SANITIZED_PASSWORD_HASH]);
+  });
+
+  it('selects fake values straight from the source row when sanitization is fused into the copy', () => {
+    const list = sanitizedSelectList(['id', 'email', 'note'], [
+      column('email', { type: 'email', exclude: ['*@corp.com'] }), column('note', { type: 'fixed', value: 'x' }),
+    ], 's');
+    expect(list.sql).toMatch(/^s\.`id`, CASE WHEN s\.`email` IS NULL OR s\.`email` = '' THEN s\.`email` WHEN s\.`email` LIKE \? THEN s\.`email` ELSE /);
+    expect(list.sql).toContain("SHA2(CONCAT(@dbferry_run_key, '|', LOWER(TRIM(s.`email`))), 256)");
+    expect(list.sql).toMatch(/, CASE {2}WHEN 1 THEN \? END$/);
+    expect(list.params).toEqual(['%@corp.com', 'x']);
+    // The same expression as the UPDATE's, so both paths give equal fakes for equal inputs.
+    expect(sanitizeExpression(column('email', { type: 'email' }), '`email`').sql).toBe(sanitizeAssignment(column('email', { type: 'email' })).sql.replace(/^`email` = /, ''));
   });
 
   it('refuses identifiers outside the safe alphabet even if they got this far', () => {

@@ -1,18 +1,9 @@
 import { z } from 'zod';
 import { cleanupInputSchema, dryRunPullInputSchema, startPullInputSchema } from '../../shared/pull-schemas.ts';
 import { protectedProcedure, router } from '../trpc.ts';
-import type { ApiDeps } from '../deps.ts';
-import { PullService } from '../pull-service.ts';
+import { pullServiceFor as pulls } from '../pull-service.ts';
 
 const pullId = z.object({ id: z.string().uuid('must be a pull id (a UUID)') });
-
-// One service per API process, built on the deps the context carries.
-const services = new WeakMap<ApiDeps, PullService>();
-const pulls = (deps: ApiDeps): PullService => {
-  let service = services.get(deps);
-  if (!service) services.set(deps, (service = new PullService(deps)));
-  return service;
-};
 
 export const pullsRouter = router({
   start: protectedProcedure.input(startPullInputSchema).mutation(({ ctx, input }) => pulls(ctx.deps).start(ctx.user, input)),
