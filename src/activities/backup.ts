@@ -123,6 +123,10 @@ export function createBackupActivities(deps: ActivityDeps) {
     await killOrphanedTool(pidFile);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    // Routines, triggers and events are read while mydumper dumps (information_schema queries can take
+    // a while on a server with many databases); they go into the archive beside its files.
+    const objects = readSchemaObjects(deps.pools.get(input.source.connection), input.source.database);
+    objects.catch(() => undefined);
     try {
       const dumping = progressReporter(backupProgressSignal, 'dumping');
       dumping(0);
@@ -141,8 +145,7 @@ export function createBackupActivities(deps: ActivityDeps) {
       } finally {
         clearInterval(timer);
       }
-      const objects = await readSchemaObjects(deps.pools.get(input.source.connection), input.source.database);
-      await writeFile(join(dir, SCHEMA_OBJECTS_FILE), JSON.stringify(objects));
+      await writeFile(join(dir, SCHEMA_OBJECTS_FILE), JSON.stringify(await objects));
       const total = Math.max(1, await directoryBytes(dir));
       // Counted while the archive streams: grep reads the files tar is reading, from the page cache.
       const counting = countDumpRows(dir, input.source.database);

@@ -50,8 +50,8 @@ export function createS3Client(target: TargetConfig, env: NodeJS.ProcessEnv): S3
   return client;
 }
 
-// SigV4 would otherwise hash every part body (sha256, ~0.25 s of the worker's CPU per 100 MB) only
-// to sign it. The backup's own sha256 is computed while streaming, stored in the manifest and
+// SigV4 would otherwise hash every part body a second time only to sign it (measured on a quiet
+// machine, 112 MB to versitygw: 0.52 s and 0.47 s of worker CPU signed, 0.45 s and 0.38 s unsigned). The backup's own sha256 is computed while streaming, stored in the manifest and
 // checked on every restore, end to end; TLS guards the transfer to AWS. So parts are sent as
 // UNSIGNED-PAYLOAD (as the SDK itself does for streams), unless a checksum mode already set the header.
 const UPLOADS = new Set(['UploadPartCommand', 'PutObjectCommand']);
