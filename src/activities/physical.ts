@@ -19,9 +19,9 @@ import type { BackupStore } from '../storage/store.ts';
 import { searchAttributes } from '../shared/temporal.ts';
 import { compressor, countingTap, rootApplicationFailure, storageActivityFailure } from './backup-streams.ts';
 import type { ActivityDeps } from './deps.ts';
-import { killOrphan, requireTool, startPhysicalTool } from './physical-tools.ts';
+import { killOrphan, requireTool } from './physical-tools.ts';
 import { PROGRESS_INTERVAL_MS, progressReporter } from './progress.ts';
-import { endWhenToolsSucceed, type ToolProcess } from './tool-process.ts';
+import { endWhenToolsSucceed, startPipedTools } from './tool-process.ts';
 import { withDefaultsFile } from './tools.ts';
 
 export interface ValidatePhysicalBackupInput {
@@ -99,6 +99,16 @@ async function refuseIfAnotherRuns(connection: string): Promise<void> {
       throw refuse(`another physical backup of ${connection} is running (${other.workflowId}); this one is skipped`, 'BackupRunning');
     }
   }
+}
+
+const UNITS: Record<string, number> = { B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
+/**
+ * The input size from zstd -v's closing line (`/*stdin*\\ : 24.11% ( 1.17 GiB => 289 MiB, /*stdout*\\)`),
+ * to three significant digits: enough for the free-space estimate it feeds.
+ */
+export function zstdInputBytes(line: string): number | null {
+  const m = /:\s*[\d.]+%\s*\(\s*([\d.]+)\s*(B|KiB|MiB|GiB|TiB)\s*=>/.exec(line);
+  return m ? Math.round(Number(m[1]) * UNITS[m[2]!]!) : null;
 }
 
 export function createPhysicalBackupActivities(deps: ActivityDeps) {
@@ -234,18 +244,35 @@ export function createPhysicalBackupActivities(deps: ActivityDeps) {
         report(0);
         const uploaded = await withDefaultsFile(deps.config.workDir, input.connection, conn, async (cnf) => {
           const args = backupArgs({ defaultsFile: cnf, targetDir: workDir, lsnDir, incrementalLsn: input.incrementalLsn, parallel: input.threads, datadir: input.datadir });
-          const backup = startPhysicalTool(tools.backup, args, { signal, pidFile, onLine: (line) => { if (/\.\.\.done$/.test(line)) copied++; } });
+          const countDone = (line: string) => {
+            if (/\.\.\.done$/.test(line)) copied++;
+          };
+          // mariabackup → zstd as a kernel pipe: the uncompressed stream never passes through the
+          // worker (bench:physical's full backup step: 4.3 s → 3.2 s); zstd -v reports the stream's
+          // size at the end, which restores use to check free space.
+          let streamBytes = 0;
+          const backupStage = { command: tools.backup, args, pidFile, onStderrLine: countDone };
+          const zstdStage = {
+            command: 'zstd', args: ['-T0', '-3', '-c', '-v', '--no-progress'],
+            onStderrLine: (line: string) => {
+              const size = zstdInputBytes(line);
+              if (size !== null) streamBytes = size;
+              return !(size !== null || /^Note: /.test(line) || /^\*\*\* Zstandard/.test(line));
+            },
+          };
+          const piped = startPipedTools(input.compression === 'zstd' ? [backupStage, zstdStage] : [backupStage], { signal });
           const counted = countingTap();
-          const compress = compressor(input.compression, signal);
-          const all = [backup as ToolProcess, ...compress.tools];
+          const compress = input.compression === 'zstd' ? null : compressor(input.compression, signal);
+          const all = piped.tools;
+          const backup = all[0]!;
           const gate = endWhenToolsSucceed(all);
-          const flowing = pipeline(backup.stdout!, counted, compress.stream, gate);
+          const flowing = compress ? pipeline(piped.stdout, counted, compress.stream, gate) : pipeline(piped.stdout, gate);
           flowing.catch(() => undefined);
           const timer = setInterval(() => report(Math.min(0.99, copied / input.fileCount)), PROGRESS_INTERVAL_MS);
           try {
             const result = await target.upload(input.key, gate, { signal: ctx.cancellationSignal, contentType: 'application/octet-stream' });
             await flowing;
-            return { ...result, streamBytes: counted.bytes };
+            return { ...result, streamBytes: compress ? counted.bytes : streamBytes };
           } catch (error) {
             if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
             throw rootApplicationFailure(error) ?? rootApplicationFailure(backup.failure) ?? storageActivityFailure(error);

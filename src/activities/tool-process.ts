@@ -65,6 +65,8 @@ export interface PipedStage {
   args: string[];
   /** Every stderr line as it comes; returning false leaves it out of the tail kept for errors (progress lines). */
   onStderrLine?: (line: string) => boolean | void;
+  /** Written with the tool's pid while it runs, so a later attempt can kill it if this worker dies (see killOrphanedTool). */
+  pidFile?: string;
 }
 
 /**
@@ -76,8 +78,9 @@ export interface PipedStage {
 export function startPipedTools(stages: PipedStage[], { signal }: { signal: AbortSignal }): { tools: ToolProcess[]; stdout: Readable } {
   const tools: ToolProcess[] = [];
   let previous: ChildProcess | null = null;
-  for (const { command, args, onStderrLine } of stages) {
+  for (const { command, args, onStderrLine, pidFile } of stages) {
     const child: ChildProcess = spawn(command, args, { stdio: [previous?.stdout ?? 'ignore', 'pipe', 'pipe'], env: { LC_ALL: 'C' } });
+    const recorded = pidFile && child.pid ? writeFile(pidFile, String(child.pid)).catch(() => undefined) : Promise.resolve();
     // The pipe's read end now belongs to this child: close the worker's copy so nothing here reads it.
     previous?.stdout?.destroy();
     const stderr = followLines(child.stderr, onStderrLine);
@@ -98,6 +101,7 @@ export function startPipedTools(stages: PipedStage[], { signal }: { signal: Abor
     });
     const done = exited.then(async ({ code, signal: sig, error }) => {
       signal.removeEventListener('abort', kill);
+      if (pidFile) await recorded.then(() => rm(pidFile, { force: true }));
       if (code !== 0) await stderrClosed;
       if (code === 0) return;
       if (signal.aborted) throw signal.reason;

@@ -80,3 +80,13 @@ describe('backup privileges', () => {
     expect(missingBackupPrivileges(['GRANT USAGE ON *.* TO `mb`@`%`', 'GRANT `backup_role` TO `mb`@`%`'], 'mariadb')).toBeNull();
   });
 });
+
+describe('zstdInputBytes', () => {
+  it('reads the stream size from zstd -v’s closing line, to its three digits', async () => {
+    const { zstdInputBytes } = await import('../../src/activities/physical.ts');
+    expect(zstdInputBytes('/*stdin*\\            : 24.11%   (  1.17 GiB =>    289 MiB, /*stdout*\\) ')).toBe(Math.round(1.17 * 2 ** 30));
+    expect(zstdInputBytes('/*stdin*\\            :  0.00%   (  4.77 MiB =>    175 B, /*stdout*\\) ')).toBe(Math.round(4.77 * 2 ** 20));
+    expect(zstdInputBytes('/*stdin*\\            :100.00%   (   512 B =>    530 B, /*stdout*\\) ')).toBe(512);
+    expect(zstdInputBytes('Note: 2 physical core(s) detected')).toBeNull();
+  });
+});
