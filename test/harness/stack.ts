@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,4 +153,30 @@ export async function waitForPhase(client: DbferryClient, id: string, phase: str
     if (Date.now() > deadline) throw new Error(`copy ${id} did not reach phase ${phase} (now ${view.phase})`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Starts `dbferry worker` as its own process on the stack's config (what a test kills with SIGKILL)
+ * and resolves once it polls its task queue.
+ */
+export async function spawnWorkerProcess(stack: TestStack): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['bin/dbferry.js', 'worker'], {
+    env: { ...process.env, DBFERRY_CONFIG: stack.configPath, TEMPORAL_ADDRESS: stack.env.TEMPORAL_ADDRESS, DBFERRY_WEBHOOK_SECRET: WEBHOOK_SECRET },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('dbferry worker: polling')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}:\n${output}`)));
+  });
+  return child;
 }

@@ -2,7 +2,7 @@
 // way the run must end as a real backup (object + manifest whose sha256 matches, restorable) or a
 // clean failure, with no pending multipart upload, no half object and no orphaned tool.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { createBulkDatabase } from '../harness/bulk.ts';
 import { expectSameDatabase } from '../harness/compare.ts';
 import { dropDatabases, uniqueDbName } from '../harness/mysql.ts';
 import { processCommandLines } from '../harness/processes.ts';
-import { startTestStack, WEBHOOK_SECRET, type TestStack } from '../harness/stack.ts';
+import { startTestStack, type TestStack, spawnWorkerProcess } from '../harness/stack.ts';
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -91,29 +91,6 @@ describe('the S3 server stopped during a backup upload', () => {
   });
 });
 
-/** Starts `dbferry worker` as its own process and resolves once it polls its task queue. */
-async function spawnWorker(stack: TestStack): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['bin/dbferry.js', 'worker'], {
-    env: { ...process.env, DBFERRY_CONFIG: stack.configPath, TEMPORAL_ADDRESS: stack.env.TEMPORAL_ADDRESS, DBFERRY_WEBHOOK_SECRET: WEBHOOK_SECRET },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('dbferry worker: polling')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}:\n${output}`)));
-  });
-  return child;
-}
-
 describe('a worker killed in the middle of a backup upload', () => {
   let stack: TestStack;
   const workers: ChildProcess[] = [];
@@ -134,12 +111,12 @@ describe('a worker killed in the middle of a backup upload', () => {
     const { bucket, prefix, store } = stack.targets.s3;
     const s3 = rawS3Client();
     try {
-      workers.push(await spawnWorker(stack));
+      workers.push(await spawnWorkerProcess(stack));
       const handle = await startBackup(stack, { source: { connection: 'local', database: source }, target: 's3', format: 'mydumper', compression: 'zstd' });
       await waitFor('a multipart upload under way', async () => (await pendingUploads(s3, bucket, `${prefix}/${source}/`)).length > 0, 90_000);
       workers[0]!.kill('SIGKILL');
       await new Promise((r) => setTimeout(r, 1000));
-      workers.push(await spawnWorker(stack));
+      workers.push(await spawnWorkerProcess(stack));
 
       const { state } = await finish<BackupState>(handle, getBackupStatusQuery.name);
       expect(state.lastError).toBeNull();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,30 +13,7 @@ import { createBulkDatabase } from '../harness/bulk.ts';
 import { dropDatabases, rootConnection, uniqueDbName } from '../harness/mysql.ts';
 import { leftoversIn, startPhysicalBackup, startRestoreChain, tableChecksums } from '../harness/physical.ts';
 import { processCommandLines } from '../harness/processes.ts';
-import { startTestStack, WEBHOOK_SECRET, type TestStack } from '../harness/stack.ts';
-
-/** Starts `dbferry worker` as its own process and resolves once it polls its task queue. */
-async function spawnWorker(stack: TestStack): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['bin/dbferry.js', 'worker'], {
-    env: { ...process.env, DBFERRY_CONFIG: stack.configPath, TEMPORAL_ADDRESS: stack.env.TEMPORAL_ADDRESS, DBFERRY_WEBHOOK_SECRET: WEBHOOK_SECRET },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('dbferry worker: polling')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}:\n${output}`)));
-  });
-  return child;
-}
+import { startTestStack, type TestStack, spawnWorkerProcess } from '../harness/stack.ts';
 
 /** Polls the restore until the named step runs. */
 async function waitForStep(handle: WorkflowHandle, prefix: string, timeoutMs = 120_000): Promise<RestoreChainState> {
@@ -82,7 +59,7 @@ describe('chain restores that are cancelled or lose their worker', () => {
 
   beforeAll(async () => {
     stack = await startTestStack({ worker: false });
-    workers.push(await spawnWorker(stack));
+    workers.push(await spawnWorkerProcess(stack));
     await createBulkDatabase(source, 400_000);
     const full = await settle<PhysicalBackupState>(await startPhysicalBackup(stack, { kind: 'physical-full', target: 'files' }));
     expect(full.status).toBe('succeeded');
@@ -144,7 +121,7 @@ describe('chain restores that are cancelled or lose their worker', () => {
     expect(before.steps.filter((s) => s.name.startsWith('download:') || s.name.startsWith('prepare:') || s.name.startsWith('apply:')).every((s) => s.status === 'done')).toBe(true);
     workers.at(-1)!.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 1000));
-    workers.push(await spawnWorker(stack));
+    workers.push(await spawnWorkerProcess(stack));
 
     const state = await settle<RestoreChainState>(handle);
     if (state.status !== 'succeeded') {
@@ -182,7 +159,7 @@ describe('chain restores that are cancelled or lose their worker', () => {
     await killOrphan(`${scratch.root}.mydumper.pid`, /mydumper/);
     await rm(scratch.root, { recursive: true, force: true });
     await rm(join(stack.config.workDir, `copy-${restoreId}`), { recursive: true, force: true });
-    workers.push(await spawnWorker(stack));
+    workers.push(await spawnWorkerProcess(stack));
 
     const state = await settle<RestoreChainState>(handle);
     expect(state.lastError).toBeNull();

@@ -1,35 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBulkDatabase } from '../harness/bulk.ts';
 import { dropDatabases, uniqueDbName } from '../harness/mysql.ts';
-import { startTestStack, WEBHOOK_SECRET, type TestStack } from '../harness/stack.ts';
+import { startTestStack, type TestStack, spawnWorkerProcess } from '../harness/stack.ts';
 import { addProfile, query, waitForPull, waitForPullPhase, workspaces } from './pull-fixtures.ts';
-
-/** Starts `dbferry worker` as its own process and resolves once it polls its task queue. */
-async function spawnWorker(stack: TestStack): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['bin/dbferry.js', 'worker'], {
-    env: { ...process.env, DBFERRY_CONFIG: stack.configPath, TEMPORAL_ADDRESS: stack.env.TEMPORAL_ADDRESS, DBFERRY_WEBHOOK_SECRET: WEBHOOK_SECRET },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('dbferry worker: polling')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}:\n${output}`)));
-  });
-  return child;
-}
 
 describe('a worker killed in the middle of a pull', () => {
   let stack: TestStack;
@@ -56,13 +33,13 @@ describe('a worker killed in the middle of a pull', () => {
   });
 
   it('is finished by another worker: the pull succeeds with every row, and no workspace is left', async () => {
-    workers.push(await spawnWorker(stack));
+    workers.push(await spawnWorkerProcess(stack));
     const { id } = await stack.alice.client.pulls.start.mutate({ profile: 'crash', full: true });
     const before = await waitForPullPhase(stack.alice.client, id, 'copying', 90_000);
     await new Promise((r) => setTimeout(r, 1500));
     workers[0]!.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 1000));
-    workers.push(await spawnWorker(stack));
+    workers.push(await spawnWorkerProcess(stack));
 
     const view = await waitForPull(stack.alice.client, id, 170_000);
     expect(view.lastError).toBeNull();

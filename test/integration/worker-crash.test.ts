@@ -1,35 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createBulkDatabase } from '../harness/bulk.ts';
 import { expectSameDatabase } from '../harness/compare.ts';
 import { dropDatabases, uniqueDbName } from '../harness/mysql.ts';
 import { processCommandLines } from '../harness/processes.ts';
-import { startTestStack, waitForCopy, waitForPhase, WEBHOOK_SECRET, type TestStack } from '../harness/stack.ts';
-
-/** Starts `dbferry worker` as its own process and resolves once it polls its task queue. */
-async function spawnWorker(stack: TestStack): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['bin/dbferry.js', 'worker'], {
-    env: { ...process.env, DBFERRY_CONFIG: stack.configPath, TEMPORAL_ADDRESS: stack.env.TEMPORAL_ADDRESS, DBFERRY_WEBHOOK_SECRET: WEBHOOK_SECRET },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('dbferry worker: polling')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}:\n${output}`)));
-  });
-  return child;
-}
+import { startTestStack, waitForCopy, waitForPhase, type TestStack, spawnWorkerProcess } from '../harness/stack.ts';
 
 describe('a worker killed in the middle of a copy', () => {
   let stack: TestStack;
@@ -48,7 +25,7 @@ describe('a worker killed in the middle of a copy', () => {
   });
 
   it('is picked up by a new worker: the copy ends succeeded with identical data, never stuck, nothing orphaned', async () => {
-    workers.push(await spawnWorker(stack));
+    workers.push(await spawnWorkerProcess(stack));
     const { id } = await stack.alice.client.copies.start.mutate({
       source: { connection: 'local', database: source },
       destination: { connection: 'local', database: destination },
@@ -57,7 +34,7 @@ describe('a worker killed in the middle of a copy', () => {
     const before = await waitForPhase(stack.alice.client, id, 'loading', 90_000);
     workers[0]!.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 1000));
-    workers.push(await spawnWorker(stack));
+    workers.push(await spawnWorkerProcess(stack));
 
     const progress: number[] = [before.progress];
     const deadline = Date.now() + 150_000;
