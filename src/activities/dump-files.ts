@@ -10,7 +10,7 @@ export interface DataFile {
   bytes: number;
 }
 
-const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+export const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Splits a mydumper directory listing into base tables and data files for one database. */
 export function classifyDumpFiles(database: string, files: string[]): { tables: string[]; views: string[]; data: Array<Omit<DataFile, 'bytes'>> } {

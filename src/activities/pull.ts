@@ -19,11 +19,13 @@ import {
 } from '../pull/workspace.ts';
 import { UnknownConnectionError } from '../db/pools.ts';
 import type { ActivityDeps } from './deps.ts';
-import { countDumpRows } from './dump-files.ts';
+import { countDumpRows, escapeRegExp } from './dump-files.ts';
 import { charsetName, databaseCharset, databaseExists } from './mysql.ts';
 import { killOrphanedTool } from './tools.ts';
 import { heartbeating, onConnection, runPullTool, withSessions } from './pull-tools.ts';
-import { sweepOrphanWorkspaces } from '../pull/orphans.ts';
+import { sweepOrphanWorkspaces, type OrphanWorkspace } from '../pull/orphans.ts';
+import { WorkspaceLayout, type WorkspaceStrategy } from '../pull/workspace-layout.ts';
+import { renameDumpedCopies, showCreateTables } from '../pull/dump-rewrite.ts';
 
 export interface PreparePullInput {
   pullId: string;
@@ -38,6 +40,8 @@ export interface PreparedPull {
   destination: DatabaseRef;
   /** The connection the workspace is created through (the source's server). */
   workspaceConnection: string;
+  /** A workspace database, or prefixed tables in the source database. */
+  workspaceStrategy: WorkspaceStrategy;
   /** The source server's clock when the pull started: the next delta pulls from here. */
   watermark: string;
   threads: number;
@@ -49,6 +53,8 @@ interface WorkspaceRef {
   pullId: string;
   workspaceConnection: string;
   workspace: string;
+  /** The tables strategy: the source database the workspace's prefixed tables live in. */
+  inDatabase?: string | null;
 }
 
 const refuse = (message: string, type: string): ApplicationFailure => ApplicationFailure.nonRetryable(message, type);
@@ -118,7 +124,7 @@ export function createPullActivities(deps: ActivityDeps) {
     return {
       plan: pullPlan,
       foreignKeys: catalog.foreignKeys.filter((fk) => inPull.has(fk.table) && inPull.has(fk.refTable)),
-      source: p.source, destination: p.destination, workspaceConnection: workspaceConnectionOf(p),
+      source: p.source, destination: p.destination, workspaceConnection: workspaceConnectionOf(p), workspaceStrategy: p.workspaceStrategy,
       watermark: String(server[0]?.now), threads: p.threads, deadlineMinutes: p.deadlineMinutes, charset, collation,
     };
   }
@@ -145,8 +151,8 @@ export function createPullActivities(deps: ActivityDeps) {
     }),
 
     /** Creates the temp workspace database on the source's server, with every pulled table's DDL. */
-    async createTempDatabase({ workspaceConnection, workspace, source, tables }: WorkspaceRef & { source: string; tables: string[] }): Promise<void> {
-      await onConnection(pool(workspaceConnection), (conn) => createWorkspace(conn, source, workspace, tables));
+    async createTempDatabase(input: WorkspaceRef & { source: string; tables: string[] }): Promise<void> {
+      await onConnection(pool(input.workspaceConnection), (conn) => createWorkspace(conn, input.source, WorkspaceLayout.of(input), input.tables));
     },
 
     /** Copies the subset into the workspace, in FK order, with INSERT … SELECT; returns rows per table. */
@@ -155,7 +161,7 @@ export function createPullActivities(deps: ActivityDeps) {
       // Rules whose columns no key uses are applied by the copy itself (the same keys as applySanitizationRules).
       const keys = input.profile === undefined ? null : { deterministic: secretOf(input.profile, profileOf(input.profile)), run: randomBytes(32).toString('hex') };
       return withSessions(pool(input.workspaceConnection), (open) =>
-        fillWorkspace(open, input.source, input.workspace, input.tables, input.foreignKeys, {
+        fillWorkspace(open, input.source, WorkspaceLayout.of(input), input.tables, input.foreignKeys, {
           parallel: Math.min(input.threads, 6), keys, onStep: (done, total) => ctx.heartbeat({ done, total }),
         }));
     },
@@ -165,37 +171,48 @@ export function createPullActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       const secret = secretOf(input.profile, profileOf(input.profile));
       await onConnection(pool(input.workspaceConnection), (conn) =>
-        sanitizeWorkspace(conn, input.workspace, input.tables, { deterministic: secret, run: randomBytes(32).toString('hex') },
+        sanitizeWorkspace(conn, WorkspaceLayout.of(input), input.tables, { deterministic: secret, run: randomBytes(32).toString('hex') },
           (table, i, total) => ctx.heartbeat({ table, i, total })));
     },
 
     /** The gate: proves no original value of a sanitized column is left before anything leaves the workspace. */
     async checkSanitizationGate(input: WorkspaceRef & { source: string; tables: TablePlan[] }): Promise<void> {
-      const leaks = await onConnection(pool(input.workspaceConnection), (conn) => findLeaks(conn, input.source, input.workspace, input.tables));
+      const leaks = await onConnection(pool(input.workspaceConnection), (conn) => findLeaks(conn, input.source, WorkspaceLayout.of(input), input.tables));
       if (leaks.length) throw refuse(`sanitization gate failed, nothing was pulled: ${leaks.join('; ')}`, 'SanitizationGateFailed');
     },
 
-    /** Dumps the workspace with mydumper; delta tables lose their DDL and load as REPLACE (upsert). */
-    async dumpPullWorkspace(input: WorkspaceRef & { threads: number; deltaTables: string[] }): Promise<{ dumpDir: string; rows: Record<string, number> }> {
+    /**
+     * Dumps the workspace with mydumper; delta tables lose their DDL and load as REPLACE (upsert).
+     * Prefixed tables (the tables strategy) are renamed back and given the source's own DDL.
+     */
+    async dumpPullWorkspace(input: WorkspaceRef & { threads: number; deltaTables: string[]; tables?: string[] }): Promise<{ dumpDir: string; rows: Record<string, number> }> {
+      const layout = WorkspaceLayout.of(input);
       const dir = pullDir(input.pullId);
       await killOrphanedTool(pidFile(input.pullId, 'mydumper'));
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { recursive: true, mode: 0o700 });
+      // The tables strategy dumps the workspace's copies only, never a production table.
+      const only = layout.strategy === 'tables' ? ['--regex', `^${escapeRegExp(layout.database)}\\.${layout.copyPrefix}`] : [];
       await runPullTool(deps, input.workspaceConnection, {
         command: 'mydumper', pidFile: pidFile(input.pullId, 'mydumper'),
         // --no-locks: nobody else writes the workspace, so no FLUSH TABLES WITH READ LOCK, which on
         // the source's server would stall every production writer (and needs RELOAD).
-        args: ['--database', input.workspace, '--outputdir', dir, '--threads', String(input.threads), '--rows', '200000', '--no-locks', '--verbose', '3'],
+        args: ['--database', layout.database, ...only, '--outputdir', dir, '--threads', String(input.threads), '--rows', '200000', '--no-locks', '--verbose', '3'],
       });
       const files = await readdir(dir);
-      await Promise.all(files.filter((f) => isBookkeepingFile(input.workspace, f)).map((f) => rm(join(dir, f), { force: true })));
-      for (const table of input.deltaTables) {
-        await rm(join(dir, `${input.workspace}.${table}-schema.sql`), { force: true });
-        const data = files.filter((f) => f.startsWith(`${input.workspace}.${table}.`) && !f.includes('-schema'));
-        // mydumper escapes newlines inside values, so a line starting with INSERT INTO is a statement.
-        if (data.length) await execa('sed', ['-i', 's/^INSERT INTO `/REPLACE INTO `/', ...data], { cwd: dir });
+      await Promise.all(files.filter((f) => isBookkeepingFile(layout, f)).map((f) => rm(join(dir, f), { force: true })));
+      if (layout.strategy === 'tables') {
+        const ddl = await onConnection(pool(input.workspaceConnection), (conn) => showCreateTables(conn, layout.database, input.tables ?? []));
+        await renameDumpedCopies(dir, layout, ddl, new Set(input.deltaTables));
+      } else {
+        for (const table of input.deltaTables) {
+          await rm(join(dir, `${layout.database}.${table}-schema.sql`), { force: true });
+          const data = files.filter((f) => f.startsWith(`${layout.database}.${table}.`) && !f.includes('-schema'));
+          // mydumper escapes newlines inside values, so a line starting with INSERT INTO is a statement.
+          if (data.length) await execa('sed', ['-i', 's/^INSERT INTO `/REPLACE INTO `/', ...data], { cwd: dir });
+        }
       }
-      const counts = await countDumpRows(dir, input.workspace);
+      const counts = await countDumpRows(dir, layout.database);
       for (const table of input.deltaTables) {
         if (!counts.has(table)) counts.set(table, 0);
       }
@@ -230,7 +247,7 @@ export function createPullActivities(deps: ActivityDeps) {
       await rm(pullDir(input.pullId), { recursive: true, force: true });
       const conn = await pool(input.workspaceConnection).getConnection();
       try {
-        await dropWorkspace(conn, input.workspace);
+        await dropWorkspace(conn, WorkspaceLayout.of(input));
       } finally {
         conn.release();
       }
@@ -252,7 +269,7 @@ export function createPullActivities(deps: ActivityDeps) {
     },
 
     /** The orphan sweep: drops workspaces older than maxAgeMinutes on every server pulls use. */
-    async dropOrphanPullWorkspaces({ maxAgeMinutes, dryRun }: { maxAgeMinutes: number; dryRun: boolean }): Promise<Array<{ connection: string; workspace: string; ageMinutes: number }>> {
+    async dropOrphanPullWorkspaces({ maxAgeMinutes, dryRun }: { maxAgeMinutes: number; dryRun: boolean }): Promise<OrphanWorkspace[]> {
       return sweepOrphanWorkspaces(deps.config.pulls, (name) => pool(name), maxAgeMinutes, dryRun);
     },
   };

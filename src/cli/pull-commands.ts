@@ -6,6 +6,7 @@ import type { DryRunRow } from '../shared/pull.ts';
 import { isFinalStatus } from '../shared/copy.ts';
 import { parse, UsageError } from './args.ts';
 import { apiClient } from './user-commands.ts';
+import { createProgressPrinter } from './progress.ts';
 
 const PULL_USAGE = 'usage: dbferry pull PROFILE [--full] [--tables a,b] [--dry-run] [--follow] [--json] [--callback-url URL] [--idempotency-key KEY]';
 const PULLS_USAGE = 'usage: dbferry pulls [list] [--limit N] [--json] | get ID [--json] | cancel ID';
@@ -37,17 +38,14 @@ export function formatHistory(pulls: PullView[]): string {
   return `${table}\n\n${last ? `Last successful pull: ${last.finishedAt} (${last.profile}); a delta pull brings rows created or updated since it started.` : 'No successful pull yet.'}`;
 }
 
+/** Follows the pull (a live bar on a terminal, a line per change otherwise); the exit code says how it ended. */
 async function follow(client: DbferryClient, id: string, json: boolean): Promise<number> {
-  let last = '';
+  const printer = createProgressPrinter(process.stdout, json);
   for (;;) {
     const view = await client.pulls.get.query({ id });
-    const key = `${view.status}|${view.phase}|${view.progress}`;
-    if (key !== last) {
-      last = key;
-      process.stdout.write(json ? `${JSON.stringify(view)}\n` : `pull ${view.id} ${view.status} ${view.phase} ${view.progress}%\n`);
-    }
+    printer.update(view);
     if (isFinalStatus(view.status)) {
-      if (!json && view.lastError) process.stdout.write(`error: ${view.lastError}\n`);
+      printer.done(view);
       if (!json && view.status === 'succeeded') process.stdout.write(`${count(view.rows)} rows in ${view.tables.length} tables (${view.mode})\n`);
       return view.status === 'succeeded' ? 0 : view.status === 'cancelled' ? 130 : 1;
     }
@@ -121,7 +119,7 @@ export async function cleanupCommand(args: string[]): Promise<number> {
     process.stdout.write(values.json ? '[]\n' : `No pull workspaces older than ${maxAgeMinutes} minutes.\n`);
     return 0;
   }
-  if (!values.json) for (const w of found) process.stdout.write(`${w.connection}: ${w.workspace} (${w.ageMinutes} min old)\n`);
+  if (!values.json) for (const w of found) process.stdout.write(`${w.connection}: ${w.inDatabase ? `${w.inDatabase}.${w.workspace}_* tables` : w.workspace} (${w.ageMinutes} min old)\n`);
   if (!values.force) {
     if (!process.stdin.isTTY) {
       process.stdout.write(values.json ? `${JSON.stringify(found)}\n` : 'Nothing dropped: pass --force to drop these without asking.\n');

@@ -1,5 +1,6 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { ForeignKey } from './fk-graph.ts';
+import { WORKSPACE_PREFIX } from '../shared/pull.ts';
 
 // What a pull needs to know about the source database, read once from information_schema. Every
 // name a profile uses is checked against this before any statement is built.
@@ -11,6 +12,13 @@ export interface CatalogColumn {
   maxLength: number | null;
   nullable: boolean;
   generated: boolean;
+  /** In a unique index or the primary key (alone or with other columns): fakes written to it must not repeat. */
+  unique?: boolean;
+  /**
+   * The shortest prefix (SUB_PART) a unique index holds of this column, or null when every unique
+   * index holding it covers the whole value: only the first this-many characters must differ.
+   */
+  uniquePrefix?: number | null;
 }
 
 export interface Catalog {
@@ -25,7 +33,7 @@ export interface Catalog {
 
 type Queryable = Pool | PoolConnection;
 
-/** Reads tables, columns, primary keys and foreign keys of `database`. */
+/** Reads tables, columns, primary keys, unique indexes and foreign keys of `database`. */
 export async function readCatalog(db: Queryable, database: string): Promise<Catalog> {
   const [tables] = await db.query<RowDataPacket[]>(
     "SELECT TABLE_NAME AS t, TABLE_ROWS AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
@@ -37,9 +45,11 @@ export async function readCatalog(db: Queryable, database: string): Promise<Cata
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION`,
     [database],
   );
+  // Every column of every unique index, the primary key included (its columns in key order).
+  // Functional key parts (MySQL 8) have no COLUMN_NAME and are skipped.
   const [keys] = await db.query<RowDataPacket[]>(
-    `SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.KEY_COLUMN_USAGE
-      WHERE TABLE_SCHEMA = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY TABLE_NAME, ORDINAL_POSITION`,
+    `SELECT TABLE_NAME AS t, INDEX_NAME AS i, COLUMN_NAME AS c, SUB_PART AS part FROM information_schema.STATISTICS
+      WHERE TABLE_SCHEMA = ? AND NON_UNIQUE = 0 AND COLUMN_NAME IS NOT NULL ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
     [database],
   );
   const [fkColumns] = await db.query<RowDataPacket[]>(
@@ -49,9 +59,18 @@ export async function readCatalog(db: Queryable, database: string): Promise<Cata
       ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`,
     [database, database],
   );
-  const baseTables = new Set(tables.map((r) => String(r.t)));
+  // Another pull's workspace copies (the tables strategy) are never part of the source.
+  const baseTables = new Set(tables.map((r) => String(r.t)).filter((t) => !t.startsWith(WORKSPACE_PREFIX)));
   const primaryKeys: Record<string, string[]> = {};
-  for (const k of keys) (primaryKeys[String(k.t)] ??= []).push(String(k.c));
+  /** `table\0column` → shortest unique prefix (null: the whole value). */
+  const uniques = new Map<string, number | null>();
+  for (const k of keys) {
+    if (String(k.i) === 'PRIMARY') (primaryKeys[String(k.t)] ??= []).push(String(k.c));
+    const id = `${k.t}\u0000${k.c}`;
+    const part = k.part == null ? null : Number(k.part);
+    const seen = uniques.get(id);
+    uniques.set(id, seen === undefined ? part : part === null ? seen : seen === null ? part : Math.min(seen, part));
+  }
   const fks = new Map<string, ForeignKey>();
   for (const r of fkColumns) {
     const id = `${r.t}\u0000${r.name}`;
@@ -69,6 +88,8 @@ export async function readCatalog(db: Queryable, database: string): Promise<Cata
       maxLength: c.len == null ? null : Number(c.len),
       nullable: c.nullable === 'YES',
       generated: /VIRTUAL|STORED|PERSISTENT/i.test(String(c.extra ?? '')) || (c.gen != null && String(c.gen) !== ''),
+      unique: uniques.has(`${c.t}\u0000${c.c}`),
+      uniquePrefix: uniques.get(`${c.t}\u0000${c.c}`) ?? null,
     })),
     primaryKeys,
     foreignKeys: [...fks.values()],

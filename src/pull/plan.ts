@@ -1,7 +1,7 @@
 import type { PullProfile, RowLimit, SanitizeRule } from './profile-schema.ts';
 import type { Catalog, CatalogColumn } from './catalog.ts';
 import { topologicalOrder } from './fk-graph.ts';
-import { textTypes, type SanitizeColumn } from './sanitize-sql.ts';
+import { textTypes, uniqueFormLength, type SanitizeColumn } from './sanitize-sql.ts';
 import { findUnruledPii } from './pii-guard.ts';
 
 /** A profile or request that does not fit the source's schema: names the field, nothing has run. */
@@ -58,7 +58,25 @@ function checkRule(table: string, col: CatalogColumn | undefined, column: string
   }
   if (rule.type === 'null' && !col.nullable) throw new PullPlanError(field, 'type "null" on a NOT NULL column; use "fixed"');
   if (rule.exclude.length && !STRING_TYPES.has(col.dataType)) throw new PullPlanError(`${field}.exclude`, `exclude patterns need a text column (this one is ${col.dataType})`);
-  return { column, rule, maxLength: col.maxLength };
+  const unique = col.unique === true;
+  if (unique) checkUnique(field, col, rule);
+  return { column, rule, maxLength: col.maxLength, unique };
+}
+
+/** A unique column needs fakes that never repeat: a form with 64 bits of the seed, and room for it. */
+function checkUnique(field: string, col: CatalogColumn, rule: SanitizeRule): void {
+  const need = uniqueFormLength(rule.type);
+  if (need === null) {
+    const instead = col.nullable ? 'use "null" (NULLs never collide) or a generating type such as "text"' : 'use a generating type such as "text"';
+    throw new PullPlanError(field, `type "${rule.type}" writes the same value into every row, but the column is in a unique index or the primary key; ${instead}`);
+  }
+  const prefix = col.uniquePrefix ?? null;
+  if (col.maxLength !== null && col.maxLength < need) {
+    throw new PullPlanError(field, `is in a unique index, and unique "${rule.type}" fakes need ${need} characters; the column holds only ${col.maxLength}`);
+  }
+  if (prefix !== null && prefix < need) {
+    throw new PullPlanError(field, `is in a unique index that covers only its first ${prefix} characters, and unique "${rule.type}" fakes need ${need} to differ`);
+  }
 }
 
 /**

@@ -67,6 +67,11 @@ export const pullProfileSchema = z
     destination: refSchema,
     /** Where the temporary workspace is created: a connection to the source's server with CREATE/DROP rights. */
     workspaceConnection: connectionName.optional(),
+    /**
+     * Seed 002's temp_strategy: `database` (a workspace database of its own, the default) or
+     * `tables` (prefixed tables in the source database, for users that may not create databases).
+     */
+    workspaceStrategy: z.enum(['database', 'tables']).default('database'),
     /** Environment variable holding the deterministic-mode secret (at least 16 characters at run time). */
     secretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
     sanitize: identifierRecord(identifierRecord(sanitizeRuleSchema)).default({}),

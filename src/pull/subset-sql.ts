@@ -2,6 +2,7 @@ import { quoteIdentifier } from '../shared/names.ts';
 import type { RowLimit } from './profile-schema.ts';
 import type { ForeignKey } from './fk-graph.ts';
 import type { SqlStatement } from './sanitize-sql.ts';
+import { WorkspaceLayout } from './workspace-layout.ts';
 
 // The workspace is filled with set-based statements only (seed 002's "stateless subset resolver"):
 //
@@ -53,17 +54,19 @@ const matches = (left: string, lcols: string[], right: string, rcols: string[]):
 /** `created_at >= ? OR updated_at >= ?`: the seed's delta filter. */
 export const deltaCondition = (alias: string): string => `(${alias}.\`created_at\` >= ? OR ${alias}.\`updated_at\` >= ?)`;
 
-/** The marker table remembering which rows of the i-th limited table are seeds. */
-export const seedMarkerName = (index: number): string => `_dbferry_seed_${index}`;
+/** The bookkeeping table remembering which rows of the i-th limited table are seeds. */
+export const seedMarker = (index: number): string => `seed_${index}`;
 
 /**
  * Plans the statements that fill the workspace from the source for `tables` (already in FK
  * order), honouring the foreign keys between them. FKs to tables outside the pull are ignored.
+ * A workspace given by name is a workspace database (the `database` strategy).
  */
-export function planSubset(opts: { source: string; workspace: string; tables: SubsetTable[]; foreignKeys: ForeignKey[] }): SubsetPlan {
+export function planSubset(opts: { source: string; workspace: string | WorkspaceLayout; tables: SubsetTable[]; foreignKeys: ForeignKey[] }): SubsetPlan {
+  const layout = typeof opts.workspace === 'string' ? WorkspaceLayout.database(opts.workspace) : opts.workspace;
   const byName = new Map(opts.tables.map((t) => [t.name, t]));
   const src = (t: string): string => `${q(opts.source)}.${q(t)}`;
-  const ws = (t: string): string => `${q(opts.workspace)}.${q(t)}`;
+  const ws = (t: string): string => layout.table(t);
   const fks = opts.foreignKeys.filter((fk) => byName.has(fk.table) && byName.has(fk.refTable));
   const plan: SubsetPlan = { copies: [], leafSeeds: [], closure: [], seeds: [], prune: [], cleanup: [] };
   const deltaParams = (t: SubsetTable): string[] => (t.since ? [t.since, t.since] : []);
@@ -95,7 +98,7 @@ export function planSubset(opts: { source: string; workspace: string; tables: Su
   opts.tables.forEach((t, index) => {
     if (!t.limit) return;
     if (!t.primaryKey.length) throw new Error(`table "${t.name}" has a row limit but no primary key`);
-    const marker = `${q(opts.workspace)}.${q(seedMarkerName(index))}`;
+    const marker = layout.bookkeeping(seedMarker(index));
     const dir = t.limit.direction === 'asc' ? 'ASC' : 'DESC';
     const orderColumns = [...new Set([...(t.limit.orderBy ? [t.limit.orderBy] : []), ...t.primaryKey])];
     const order = orderColumns.map((c) => `${q(c)} ${dir}`).join(', ');

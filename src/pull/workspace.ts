@@ -5,13 +5,15 @@ import type { TablePlan } from './plan.ts';
 import { planSubset } from './subset-sql.ts';
 import type { ForeignKey } from './fk-graph.ts';
 import { DETERMINISTIC_KEY_VAR, gateStatement, RUN_KEY_VAR, sanitizedSelectList, sanitizeStatement, type SqlStatement } from './sanitize-sql.ts';
+import { workspaceOfTable, type WorkspaceLayout } from './workspace-layout.ts';
 
-// The temporary workspace on the source's server: created from the source's own DDL, filled with
-// the subset, sanitized in place, checked, dumped and dropped. Nothing here writes to the source.
+// The temporary workspace on the source's server (a database of its own, or prefixed tables in the
+// source database: see workspace-layout.ts): created from the source's own DDL, filled with the
+// subset, sanitized in place, checked, dumped and dropped. Nothing here writes to a source table.
 
 const q = quoteIdentifier;
 /** The workspace's bookkeeping table: which tables are sanitized already (a retried step skips them). */
-const STATE_TABLE = '_dbferry_sanitized';
+const STATE_TABLE = 'sanitized';
 
 async function run(conn: PoolConnection, s: SqlStatement): Promise<number> {
   const [result] = await conn.query<ResultSetHeader>(s.sql, s.params);
@@ -19,11 +21,20 @@ async function run(conn: PoolConnection, s: SqlStatement): Promise<number> {
 }
 
 /**
- * Creates the workspace with the source's character set and each table from `SHOW CREATE TABLE`
- * (keeping indexes and foreign keys, which CREATE TABLE … LIKE would lose). A leftover from an
- * earlier attempt is dropped first.
+ * Creates the workspace. A workspace database gets the source's character set and each table from
+ * `SHOW CREATE TABLE` (keeping indexes and foreign keys, which CREATE TABLE … LIKE would lose);
+ * prefixed tables in the source database are made with CREATE TABLE … LIKE (no foreign keys: their
+ * constraint names would clash with the source's). A leftover from an earlier attempt is dropped first.
  */
-export async function createWorkspace(conn: PoolConnection, source: string, workspace: string, tables: string[]): Promise<void> {
+export async function createWorkspace(conn: PoolConnection, source: string, layout: WorkspaceLayout, tables: string[]): Promise<void> {
+  if (layout.strategy === 'tables') {
+    layout.originalNames(tables);
+    await dropWorkspace(conn, layout);
+    for (const table of tables) await conn.query(`CREATE TABLE ${layout.table(table)} LIKE ${q(source)}.${q(table)}`);
+    await conn.query(`CREATE TABLE ${layout.bookkeeping(STATE_TABLE)} (table_name VARCHAR(64) NOT NULL PRIMARY KEY) ENGINE=InnoDB`);
+    return;
+  }
+  const workspace = layout.database;
   const [schema] = await conn.query<RowDataPacket[]>(
     'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [source],
   );
@@ -40,7 +51,7 @@ export async function createWorkspace(conn: PoolConnection, source: string, work
     if (!ddl.startsWith('CREATE TABLE')) throw new Error(`unexpected SHOW CREATE TABLE output for ${table}`);
     await conn.query(ddl);
   }
-  await conn.query(`CREATE TABLE ${q(STATE_TABLE)} (table_name VARCHAR(64) NOT NULL PRIMARY KEY) ENGINE=InnoDB`);
+  await conn.query(`CREATE TABLE ${layout.bookkeeping(STATE_TABLE)} (table_name VARCHAR(64) NOT NULL PRIMARY KEY) ENGINE=InnoDB`);
 }
 
 /**
@@ -69,7 +80,7 @@ export function fusedTables(plan: TablePlan[], foreignKeys: ForeignKey[]): Set<s
  * gives the same result. Returns rows per table.
  */
 export async function fillWorkspace(
-  open: () => Promise<PoolConnection>, source: string, workspace: string, plan: TablePlan[],
+  open: () => Promise<PoolConnection>, source: string, layout: WorkspaceLayout, plan: TablePlan[],
   foreignKeys: ForeignKey[], opts: { parallel: number; keys: { deterministic: string | null; run: string } | null; onStep: (done: number, total: number) => void },
 ): Promise<Record<string, number>> {
   // Without keys (an activity scheduled by an older workflow), every table is sanitized afterwards.
@@ -81,19 +92,19 @@ export async function fillWorkspace(
     await readWithoutLocking(conn);
     if (keys && fused.size) await conn.query(`SET ${DETERMINISTIC_KEY_VAR} = ?, ${RUN_KEY_VAR} = ?`, [keys.deterministic, keys.run]);
     // Multi-table DELETE by alias needs a default database on MariaDB, even with qualified names.
-    await conn.query(`USE ${q(workspace)}`);
+    await conn.query(`USE ${q(layout.database)}`);
     return conn;
   };
   const conn = await session();
   const subset = planSubset({
-    source, workspace, foreignKeys,
+    source, workspace: layout, foreignKeys,
     tables: plan.map((t) => ({
       name: t.table, columns: t.columns, primaryKey: t.primaryKey, limit: t.limit, since: t.since,
       ...(fused.has(t.table) ? { select: sanitizedSelectList(t.columns, t.sanitize, 's') } : {}),
     })),
   });
-  for (const t of plan) await conn.query(`TRUNCATE TABLE ${q(workspace)}.${q(t.table)}`);
-  await conn.query(`DELETE FROM ${q(workspace)}.${q(STATE_TABLE)}`);
+  for (const t of plan) await conn.query(`TRUNCATE TABLE ${layout.table(t.table)}`);
+  await conn.query(`DELETE FROM ${layout.bookkeeping(STATE_TABLE)}`);
   for (const s of subset.cleanup) await run(conn, s);
   const total = subset.copies.length + subset.leafSeeds.length + subset.seeds.length + 2;
   let done = 0;
@@ -130,9 +141,9 @@ export async function fillWorkspace(
     }
   }
   for (const s of subset.cleanup) await run(conn, s);
-  for (const table of fused) await conn.query(`INSERT INTO ${q(workspace)}.${q(STATE_TABLE)} (table_name) VALUES (?)`, [table]);
+  for (const table of fused) await conn.query(`INSERT INTO ${layout.bookkeeping(STATE_TABLE)} (table_name) VALUES (?)`, [table]);
   opts.onStep(++done, total);
-  return countRows(conn, workspace, plan.map((t) => t.table));
+  return countRows(conn, layout, plan.map((t) => t.table));
 }
 
 /**
@@ -146,11 +157,12 @@ async function readWithoutLocking(conn: PoolConnection): Promise<void> {
   await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
 }
 
-/** Exact rows per table. */
-export async function countRows(conn: PoolConnection, database: string, tables: string[]): Promise<Record<string, number>> {
+/** Exact rows per table, in a database or in a workspace's copies. */
+export async function countRows(conn: PoolConnection, where: string | WorkspaceLayout, tables: string[]): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
+  const name = (t: string): string => (typeof where === 'string' ? `${q(where)}.${q(t)}` : where.table(t));
   for (const t of tables) {
-    const [rows] = await conn.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${q(database)}.${q(t)}`);
+    const [rows] = await conn.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${name(t)}`);
     counts[t] = Number(rows[0]?.n ?? 0);
   }
   return counts;
@@ -162,22 +174,22 @@ export async function countRows(conn: PoolConnection, database: string, tables: 
  * sanitizes a table twice (which would break deterministic equality).
  */
 export async function sanitizeWorkspace(
-  conn: PoolConnection, workspace: string, plan: TablePlan[], keys: { deterministic: string | null; run: string },
+  conn: PoolConnection, layout: WorkspaceLayout, plan: TablePlan[], keys: { deterministic: string | null; run: string },
   onTable: (table: string, index: number, total: number) => void,
 ): Promise<void> {
   // With checks off, a sanitized key column referenced by another table is neither refused nor cascaded.
   await conn.query('SET SESSION FOREIGN_KEY_CHECKS = 0');
   await conn.query(`SET ${DETERMINISTIC_KEY_VAR} = ?, ${RUN_KEY_VAR} = ?`, [keys.deterministic, keys.run]);
   const tables = plan.filter((t) => t.sanitize.length);
-  const [doneRows] = await conn.query<RowDataPacket[]>(`SELECT table_name AS t FROM ${q(workspace)}.${q(STATE_TABLE)}`);
+  const [doneRows] = await conn.query<RowDataPacket[]>(`SELECT table_name AS t FROM ${layout.bookkeeping(STATE_TABLE)}`);
   const done = new Set(doneRows.map((r) => String(r.t)));
   for (const [i, t] of tables.entries()) {
     onTable(t.table, i, tables.length);
     if (done.has(t.table)) continue;
     await conn.beginTransaction();
     try {
-      await run(conn, sanitizeStatement(workspace, t.table, t.sanitize));
-      await conn.query(`INSERT INTO ${q(workspace)}.${q(STATE_TABLE)} (table_name) VALUES (?)`, [t.table]);
+      await run(conn, sanitizeStatement(layout.database, layout.tableName(t.table), t.sanitize));
+      await conn.query(`INSERT INTO ${layout.bookkeeping(STATE_TABLE)} (table_name) VALUES (?)`, [t.table]);
       await conn.commit();
     } catch (error) {
       await conn.rollback().catch(() => undefined);
@@ -187,11 +199,12 @@ export async function sanitizeWorkspace(
 }
 
 /** What the gate found: one line per leak, empty when the workspace is clean. */
-export async function findLeaks(conn: PoolConnection, source: string, workspace: string, plan: TablePlan[]): Promise<string[]> {
+export async function findLeaks(conn: PoolConnection, source: string, layout: WorkspaceLayout, plan: TablePlan[]): Promise<string[]> {
   const leaks: string[] = [];
   for (const t of plan.filter((p) => p.sanitize.length)) {
     const { statement, checks } = gateStatement({
-      workspace, source, table: t.table, columns: t.sanitize, primaryKey: t.primaryKey, otherTextColumns: t.otherTextColumns,
+      workspace: layout.database, workspaceTable: layout.tableName(t.table), source, table: t.table,
+      columns: t.sanitize, primaryKey: t.primaryKey, otherTextColumns: t.otherTextColumns,
     });
     const [rows] = await conn.query<RowDataPacket[]>(statement.sql, statement.params);
     checks.forEach((check, i) => {
@@ -202,23 +215,56 @@ export async function findLeaks(conn: PoolConnection, source: string, workspace:
   return leaks;
 }
 
-/** Workspaces on this server older than `maxAgeMinutes`, by the time in their names. */
-export async function findOrphanWorkspaces(conn: PoolConnection, maxAgeMinutes: number, nowSeconds = Date.now() / 1000): Promise<Array<{ name: string; ageMinutes: number }>> {
-  const [rows] = await conn.query<RowDataPacket[]>('SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?', [`${WORKSPACE_PREFIX.replace(/_/g, '\\_')}%`]);
-  return rows
-    .map((r) => String(r.s))
-    .map((name) => ({ name, created: workspaceCreatedAt(name) }))
-    .filter((w): w is { name: string; created: number } => w.created !== null)
-    .map((w) => ({ name: w.name, ageMinutes: Math.floor((nowSeconds - w.created) / 60) }))
+/** A workspace found by the sweep: a database, or prefixed tables in `inDatabase`. */
+export interface FoundWorkspace {
+  name: string;
+  ageMinutes: number;
+  /** Set for the tables strategy: the database holding its prefixed tables. */
+  inDatabase?: string;
+}
+
+const likePrefix = (prefix: string): string => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** Workspaces on this server older than `maxAgeMinutes`, by the time in their names: databases and prefixed tables. */
+export async function findOrphanWorkspaces(conn: PoolConnection, maxAgeMinutes: number, nowSeconds = Date.now() / 1000): Promise<FoundWorkspace[]> {
+  const [databases] = await conn.query<RowDataPacket[]>('SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?', [likePrefix(WORKSPACE_PREFIX)]);
+  const [tables] = await conn.query<RowDataPacket[]>(
+    'SELECT DISTINCT TABLE_SCHEMA AS s, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_NAME LIKE ? AND TABLE_SCHEMA NOT LIKE ?',
+    [likePrefix(WORKSPACE_PREFIX), likePrefix(WORKSPACE_PREFIX)],
+  );
+  const found = new Map<string, { name: string; created: number; inDatabase?: string }>();
+  for (const r of databases) {
+    const name = String(r.s);
+    const created = workspaceCreatedAt(name);
+    if (created !== null) found.set(name, { name, created });
+  }
+  for (const r of tables) {
+    const name = workspaceOfTable(String(r.t));
+    const created = name === null ? null : workspaceCreatedAt(name);
+    if (name !== null && created !== null) found.set(`${String(r.s)}\u0000${name}`, { name, created, inDatabase: String(r.s) });
+  }
+  return [...found.values()]
+    .map((w) => ({ name: w.name, ageMinutes: Math.floor((nowSeconds - w.created) / 60), ...(w.inDatabase ? { inDatabase: w.inDatabase } : {}) }))
     .filter((w) => w.ageMinutes >= maxAgeMinutes)
     .sort((a, b) => b.ageMinutes - a.ageMinutes);
 }
 
-/** Drops one workspace; only names that are workspaces are accepted. */
-export async function dropWorkspace(conn: PoolConnection, workspace: string): Promise<void> {
-  if (workspaceCreatedAt(workspace) === null) throw new Error(`refusing to drop ${JSON.stringify(workspace)}: not a dbferry workspace name`);
-  await conn.query(`DROP DATABASE IF EXISTS ${q(workspace)}`);
+/**
+ * Drops one workspace: its database, or, for the tables strategy, exactly the tables whose names
+ * carry its prefix (checked one by one; nothing else in the source database is ever touched).
+ */
+export async function dropWorkspace(conn: PoolConnection, layout: WorkspaceLayout): Promise<void> {
+  if (workspaceCreatedAt(layout.name) === null) throw new Error(`refusing to drop ${JSON.stringify(layout.name)}: not a dbferry workspace name`);
+  if (layout.strategy === 'database') {
+    await conn.query(`DROP DATABASE IF EXISTS ${q(layout.name)}`);
+    return;
+  }
+  const [rows] = await conn.query<RowDataPacket[]>(
+    'SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME LIKE ?', [layout.database, likePrefix(`${layout.name}_`)],
+  );
+  const ours = rows.map((r) => String(r.t)).filter((t) => workspaceOfTable(t) === layout.name);
+  if (ours.length) await conn.query(`DROP TABLE IF EXISTS ${ours.map((t) => `${q(layout.database)}.${q(t)}`).join(', ')}`);
 }
 
 /** Files of the workspace's own bookkeeping tables, left out of the dump. */
-export const isBookkeepingFile = (workspace: string, file: string): boolean => file.startsWith(`${workspace}._dbferry_`);
+export const isBookkeepingFile = (layout: WorkspaceLayout, file: string): boolean => file.startsWith(`${layout.database}.${layout.bookkeepingName('')}`);

@@ -46,7 +46,7 @@ export async function sanitizedPull(input: PullWorkflowInput): Promise<PullState
   setHandler(cancelPullSignal, () => work.cancel());
 
   // Written inside the work scope, read by cleanup.
-  const made: { prepared: PreparedPull | null; workspace: string | null } = { prepared: null, workspace: null };
+  const made: { prepared: PreparedPull | null; workspace: string | null; inDatabase: string | null } = { prepared: null, workspace: null, inDatabase: null };
   let loadStarted = false;
   let timedOut = false;
   let outcome: PullStatus = 'failed';
@@ -66,9 +66,12 @@ export async function sanitizedPull(input: PullWorkflowInput): Promise<PullState
         work.cancel();
       }, () => undefined);
 
-      const ws = (made.workspace = workspaceName(Date.now() / 1000, input.pullId.replace(/-/g, '')));
-      state.workspace = ws;
-      const ref = { pullId: input.pullId, workspaceConnection: plan.workspaceConnection, workspace: ws };
+      // Prefixed tables keep the name short, leaving table names more room within 64 characters.
+      const inDatabase = plan.workspaceStrategy === 'tables' ? plan.source.database : null;
+      const ws = (made.workspace = workspaceName(Date.now() / 1000, input.pullId.replace(/-/g, '').slice(0, inDatabase ? 8 : 12)));
+      made.inDatabase = inDatabase;
+      state.workspace = inDatabase ? `${inDatabase}.${ws}_*` : ws;
+      const ref = { pullId: input.pullId, workspaceConnection: plan.workspaceConnection, workspace: ws, inDatabase };
       const tables = plan.plan.tables;
       enter('copying');
       await createTempDatabase({ ...ref, source: plan.source.database, tables: tables.map((t) => t.table) });
@@ -81,7 +84,7 @@ export async function sanitizedPull(input: PullWorkflowInput): Promise<PullState
 
       enter('dumping');
       const deltaTables = tables.filter((t) => t.mode === 'delta').map((t) => t.table);
-      const dump = () => dumpPullWorkspace({ ...ref, threads: plan.threads, deltaTables });
+      const dump = () => dumpPullWorkspace({ ...ref, threads: plan.threads, deltaTables, tables: tables.map((t) => t.table) });
       let dumped = await dump();
       enter('loading');
       loadStarted = true;
@@ -123,7 +126,7 @@ export async function sanitizedPull(input: PullWorkflowInput): Promise<PullState
     deadline.cancel();
     enter('cleaning-up');
     if (made.workspace && made.prepared) {
-      await dropTempDatabase({ pullId: input.pullId, workspaceConnection: made.prepared.workspaceConnection, workspace: made.workspace });
+      await dropTempDatabase({ pullId: input.pullId, workspaceConnection: made.prepared.workspaceConnection, workspace: made.workspace, inDatabase: made.inDatabase });
     }
     state.status = outcome;
     if (outcome === 'succeeded') state.progress = 100;

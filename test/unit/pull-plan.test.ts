@@ -178,3 +178,42 @@ describe('workspace names', () => {
     expect(workspaceCreatedAt('production')).toBeNull();
   });
 });
+
+describe('pull planning for unique columns', () => {
+  const col = (name: string, over: Partial<Catalog['columns'][number]> = {}): Catalog['columns'][number] => ({
+    table: 'members', name, dataType: 'varchar', maxLength: 100, nullable: true, generated: false, unique: true, uniquePrefix: null, ...over,
+  });
+  const uniqueCatalog: Catalog = {
+    tables: ['members'],
+    columns: [
+      col('id', { dataType: 'int', maxLength: null, nullable: false }), col('full_name'), col('bio', { unique: false, maxLength: 10 }),
+      col('handle', { maxLength: 30 }), col('phone', { maxLength: 20 }), col('code', { uniquePrefix: 10 }), col('nickname'),
+      col('password', { maxLength: 255 }), col('token', { nullable: false }), col('label', { dataType: 'text', maxLength: 65535 }),
+    ],
+    primaryKeys: { members: ['id'] }, foreignKeys: [], approxRows: { members: 1 },
+  };
+  const plan = (sanitize: Record<string, unknown>) => planPull(profile({ sanitize: { members: sanitize }, excludeTables: [], piiGuard: false }), uniqueCatalog, { ...request, tables: ['members'] });
+
+  it('marks rules on unique columns, and only those', () => {
+    const rules = plan({ full_name: { type: 'name' }, bio: { type: 'text' }, nickname: { type: 'null' }, label: { type: 'text' } }).tables[0]!.sanitize;
+    expect(rules.map((r) => [r.column, r.unique])).toEqual([['full_name', true], ['bio', false], ['nickname', true], ['label', true]]);
+    // A catalogue without the flag (older callers) plans non-unique rules.
+    expect(planPull(profile(), catalog, request).tables[0]!.sanitize.map((r) => r.unique)).toEqual([false, false]);
+  });
+
+  it.each([
+    ['hash', { password: { type: 'hash' } }, 'sanitize.members.password: type "hash" writes the same value into every row, but the column is in a unique index or the primary key; use "null" (NULLs never collide) or a generating type such as "text"'],
+    ['fixed', { nickname: { type: 'fixed', value: 'x' } }, /^sanitize\.members\.nickname: type "fixed" writes the same value into every row/],
+    ['fixed on NOT NULL', { token: { type: 'fixed', value: 'x' } }, /token: .*; use a generating type such as "text"$/],
+    ['a name too wide for the column', { handle: { type: 'name' } }, 'sanitize.members.handle: is in a unique index, and unique "name" fakes need 39 characters; the column holds only 30'],
+    ['a phone too wide for the column', { phone: { type: 'phone' } }, 'sanitize.members.phone: is in a unique index, and unique "phone" fakes need 27 characters; the column holds only 20'],
+    ['a unique prefix too short for the tag', { code: { type: 'text' } }, 'sanitize.members.code: is in a unique index that covers only its first 10 characters, and unique "text" fakes need 18 to differ'],
+  ])('refuses %s on a unique column, naming the field', (_label, sanitize, message) => {
+    expect(() => plan(sanitize)).toThrow(PullPlanError);
+    expect(() => plan(sanitize)).toThrow(message);
+  });
+
+  it('lets a short non-unique column keep its short form', () => {
+    expect(() => plan({ bio: { type: 'phone' } })).not.toThrow();
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { excludeCondition, likePattern } from '../../src/pull/patterns.ts';
-import { gateStatement, sanitizeAssignment, sanitizedSelectList, sanitizeExpression, sanitizeStatement, SANITIZED_PASSWORD_HASH, type SanitizeColumn } from '../../src/pull/sanitize-sql.ts';
+import { gateStatement, sanitizeAssignment, sanitizedSelectList, sanitizeExpression, sanitizeStatement, SANITIZED_PASSWORD_HASH, uniqueFormLength, type SanitizeColumn } from '../../src/pull/sanitize-sql.ts';
 import { sanitizeRuleSchema } from '../../src/pull/profile-schema.ts';
 
 const column = (name: string, rule: unknown, maxLength: number | null = 191): SanitizeColumn => ({ column: name, rule: sanitizeRuleSchema.parse(rule), maxLength });
@@ -97,5 +97,61 @@ describe('sanitization SQL', () => {
     const { statement } = gateStatement({ workspace: 'ws', source: 'src', table: 'log', primaryKey: [], otherTextColumns: [], columns: [column('ip', { type: 'fixed', value: '0.0.0.0' })] });
     expect(statement.sql).toContain('EXISTS (SELECT 1 FROM `src`.`log` s WHERE s.`ip` = w.`ip`)');
     expect(statement.sql).not.toContain('JOIN');
+  });
+});
+
+describe('sanitization SQL for unique columns', () => {
+  const unique = (name: string, rule: unknown, maxLength: number | null = 191): SanitizeColumn => ({ ...column(name, rule, maxLength), unique: true });
+  const seed = "SHA2(CONCAT(@dbferry_run_key, '|', `c`), 256)";
+  const tag = `SUBSTRING(${seed}, 49, 16)`;
+
+  it('leaves non-unique columns exactly as they were', () => {
+    for (const type of ['email', 'name', 'phone', 'address', 'text', 'null', 'hash']) {
+      expect(sanitizeAssignment({ ...column('c', { type }), unique: false }), type).toEqual(sanitizeAssignment(column('c', { type })));
+    }
+  });
+
+  it('keeps the email form, which already carries 80 bits', () => {
+    expect(sanitizeAssignment(unique('c', { type: 'email' }))).toEqual(sanitizeAssignment(column('c', { type: 'email' })));
+  });
+
+  it('adds 64 bits of the seed to names, phones, addresses and texts, with forms that still differ', () => {
+    for (const type of ['name', 'phone', 'address', 'text']) {
+      const { sql } = sanitizeAssignment(unique('c', { type }));
+      expect(sql, type).not.toBe(sanitizeAssignment(column('c', { type })).sql);
+      expect(sql, type).toContain(tag);
+      expect(sql, type).toMatch(/IF\(.* <=> `c`, .*\)/);
+    }
+    const name = sanitizeAssignment(unique('c', { type: 'name' })).sql;
+    expect(name).toContain(`' ', ${tag})`);
+    expect(name).toContain("CHAR(65 + MOD(CONV(SUBSTRING(" + seed + ", 13, 6), 16, 10), 26)), '. '");
+    const phone = sanitizeAssignment(unique('c', { type: 'phone' })).sql;
+    expect(phone).toContain(`CONCAT('+1-555-', LPAD(CONV(${tag}, 16, 10), 20, '0'))`);
+    expect(phone).toContain(`CONCAT('+1-556-', LPAD(CONV(${tag}, 16, 10), 20, '0'))`);
+    const address = sanitizeAssignment(unique('c', { type: 'address' })).sql;
+    expect(address).toContain(`', Unit ', ${tag}, ', '`);
+    expect(address).toContain(`CONCAT('Suite ', ${tag}, ', '`);
+    const text = sanitizeAssignment(unique('c', { type: 'text' })).sql;
+    expect(text).toContain(`LEFT(CONCAT(${tag}, ' ', REPEAT('Lorem ipsum`);
+    expect(text).toContain(`LEFT(CONCAT(${tag}, ' ', REPEAT('Sed ut`);
+    expect(text).toContain('GREATEST(CHAR_LENGTH(`c`), 18)');
+  });
+
+  it('keys unique forms like the others, so deterministic fakes match across tables and paths', () => {
+    expect(sanitizeAssignment(unique('c', { type: 'name', deterministic: true })).sql).toContain("SHA2(CONCAT(@dbferry_pull_key, '|', `c`), 256)");
+    expect(sanitizeExpression(unique('c', { type: 'phone' }), '`c`').sql).toBe(sanitizeAssignment(unique('c', { type: 'phone' })).sql.replace(/^`c` = /, ''));
+    expect(sanitizedSelectList(['c'], [unique('c', { type: 'address' })], 's').sql).toContain("SHA2(CONCAT(@dbferry_run_key, '|', s.`c`), 256), 49, 16)");
+  });
+
+  it('still lets a unique column be nulled, and refuses one value for every row', () => {
+    expect(sanitizeAssignment(unique('c', { type: 'null' })).sql).toBe('`c` = CASE  WHEN 1 THEN NULL END');
+    expect(() => sanitizeAssignment(unique('c', { type: 'hash' }))).toThrow(/type "hash" cannot fill the unique column c/);
+    expect(() => sanitizeAssignment(unique('c', { type: 'fixed', value: 'x' }))).toThrow(/type "fixed" cannot fill the unique column c/);
+  });
+
+  it('says how many characters each unique form needs', () => {
+    expect(Object.fromEntries((['email', 'name', 'phone', 'address', 'text', 'null', 'hash', 'fixed'] as const).map((t) => [t, uniqueFormLength(t)]))).toEqual({
+      email: 25, name: 39, phone: 27, address: 57, text: 18, null: 0, hash: null, fixed: null,
+    });
   });
 });
