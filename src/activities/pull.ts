@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DatabaseRef } from '../shared/copy.ts';
@@ -15,7 +14,7 @@ import { planPull, PullPlanError, type PullPlan, type TablePlan } from '../pull/
 import { deltaCondition } from '../pull/subset-sql.ts';
 import { WatermarkStore } from '../pull/watermarks.ts';
 import {
-  countRows, createWorkspace, dropWorkspace, fillWorkspace, findLeaks, isBookkeepingFile, sanitizeWorkspace,
+  countRows, createWorkspace, dropWorkspace, fillWorkspace, fusedTables, findLeaks, isBookkeepingFile, sanitizeWorkspace,
 } from '../pull/workspace.ts';
 import { UnknownConnectionError } from '../db/pools.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -25,7 +24,7 @@ import { killOrphanedTool } from './tools.ts';
 import { heartbeating, onConnection, runPullTool, withSessions } from './pull-tools.ts';
 import { sweepOrphanWorkspaces, type OrphanWorkspace } from '../pull/orphans.ts';
 import { WorkspaceLayout, type WorkspaceStrategy } from '../pull/workspace-layout.ts';
-import { renameDumpedCopies, showCreateTables } from '../pull/dump-rewrite.ts';
+import { adoptDirectDump, renameDumpedCopies, showCreateTables } from '../pull/dump-rewrite.ts';
 
 export interface PreparePullInput {
   pullId: string;
@@ -121,9 +120,12 @@ export function createPullActivities(deps: ActivityDeps) {
     }
     const { charset, collation } = await databaseCharset(source, p.source.database);
     const inPull = new Set(pullPlan.tables.map((t) => t.table));
+    const foreignKeys = catalog.foreignKeys.filter((fk) => inPull.has(fk.table) && inPull.has(fk.refTable));
+    const fused = fusedTables(pullPlan.tables, foreignKeys);
+    for (const t of pullPlan.tables) t.sanitizeInPlace = t.sanitize.length > 0 && !fused.has(t.table);
     return {
       plan: pullPlan,
-      foreignKeys: catalog.foreignKeys.filter((fk) => inPull.has(fk.table) && inPull.has(fk.refTable)),
+      foreignKeys,
       source: p.source, destination: p.destination, workspaceConnection: workspaceConnectionOf(p), workspaceStrategy: p.workspaceStrategy,
       watermark: String(server[0]?.now), threads: p.threads, deadlineMinutes: p.deadlineMinutes, charset, collation,
     };
@@ -151,8 +153,9 @@ export function createPullActivities(deps: ActivityDeps) {
     }),
 
     /** Creates the temp workspace database on the source's server, with every pulled table's DDL. */
-    async createTempDatabase(input: WorkspaceRef & { source: string; tables: string[] }): Promise<void> {
-      await onConnection(pool(input.workspaceConnection), (conn) => createWorkspace(conn, input.source, WorkspaceLayout.of(input), input.tables));
+    async createTempDatabase(input: WorkspaceRef & { source: string; tables: string[]; inPlace?: string[] }): Promise<void> {
+      await onConnection(pool(input.workspaceConnection), (conn) =>
+        createWorkspace(conn, input.source, WorkspaceLayout.of(input), input.tables, new Set(input.inPlace ?? input.tables)));
     },
 
     /** Copies the subset into the workspace, in FK order, with INSERT … SELECT; returns rows per table. */
@@ -185,33 +188,41 @@ export function createPullActivities(deps: ActivityDeps) {
      * Dumps the workspace with mydumper; delta tables lose their DDL and load as REPLACE (upsert).
      * Prefixed tables (the tables strategy) are renamed back and given the source's own DDL.
      */
-    async dumpPullWorkspace(input: WorkspaceRef & { threads: number; deltaTables: string[]; tables?: string[] }): Promise<{ dumpDir: string; rows: Record<string, number> }> {
+    async dumpPullWorkspace(input: WorkspaceRef & { threads: number; deltaTables: string[]; tables?: string[]; source?: string; direct?: string[] }): Promise<{ dumpDir: string; rows: Record<string, number> }> {
       const layout = WorkspaceLayout.of(input);
       const dir = pullDir(input.pullId);
+      const direct = input.source ? input.direct ?? [] : [];
       await killOrphanedTool(pidFile(input.pullId, 'mydumper'));
+      await killOrphanedTool(pidFile(input.pullId, 'mydumper-direct'));
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      // The tables strategy dumps the workspace's copies only, never a production table.
-      const only = layout.strategy === 'tables' ? ['--regex', `^${escapeRegExp(layout.database)}\\.${layout.copyPrefix}`] : [];
-      await runPullTool(deps, input.workspaceConnection, {
-        command: 'mydumper', pidFile: pidFile(input.pullId, 'mydumper'),
-        // --no-locks: nobody else writes the workspace, so no FLUSH TABLES WITH READ LOCK, which on
-        // the source's server would stall every production writer (and needs RELOAD).
-        args: ['--database', layout.database, ...only, '--outputdir', dir, '--threads', String(input.threads), '--rows', '200000', '--no-locks', '--verbose', '3'],
+      // --no-locks: nobody else writes the workspace, so no FLUSH TABLES WITH READ LOCK, which on
+      // the source's server would stall every production writer (and needs RELOAD). A direct table
+      // is read like the INSERT … SELECT of a copy would: each thread in its own snapshot.
+      const mydumper = (tool: string, database: string, regex: string[], out: string) => runPullTool(deps, input.workspaceConnection, {
+        command: 'mydumper', pidFile: pidFile(input.pullId, tool),
+        args: ['--database', database, ...regex, '--outputdir', out, '--threads', String(input.threads), '--rows', '200000', '--no-locks', '--verbose', '3'],
       });
+      const exactly = (names: string[]): string => `(${names.map(escapeRegExp).join('|')})$`;
+      const directDir = join(dir, 'direct');
+      if (layout.strategy === 'tables') {
+        // One run over the source database: the workspace's copies and the direct tables, never another table.
+        const copiesOrDirect = direct.length ? `(${escapeRegExp(layout.copyPrefix)}|${exactly(direct)})` : escapeRegExp(layout.copyPrefix);
+        await mydumper('mydumper', layout.database, ['--regex', `^${escapeRegExp(layout.database)}\\.${copiesOrDirect}`], dir);
+      } else {
+        await Promise.all([
+          mydumper('mydumper', layout.database, [], dir),
+          direct.length ? mydumper('mydumper-direct', input.source!, ['--regex', `^${escapeRegExp(input.source!)}\\.${exactly(direct)}`], directDir) : null,
+        ]);
+      }
       const files = await readdir(dir);
       await Promise.all(files.filter((f) => isBookkeepingFile(layout, f)).map((f) => rm(join(dir, f), { force: true })));
-      if (layout.strategy === 'tables') {
-        const ddl = await onConnection(pool(input.workspaceConnection), (conn) => showCreateTables(conn, layout.database, input.tables ?? []));
-        await renameDumpedCopies(dir, layout, ddl, new Set(input.deltaTables));
-      } else {
-        for (const table of input.deltaTables) {
-          await rm(join(dir, `${layout.database}.${table}-schema.sql`), { force: true });
-          const data = files.filter((f) => f.startsWith(`${layout.database}.${table}.`) && !f.includes('-schema'));
-          // mydumper escapes newlines inside values, so a line starting with INSERT INTO is a statement.
-          if (data.length) await execa('sed', ['-i', 's/^INSERT INTO `/REPLACE INTO `/', ...data], { cwd: dir });
-        }
-      }
+      if (direct.length && layout.strategy === 'database') await adoptDirectDump(directDir, dir, input.source!, layout.database, direct);
+      // The copies' DDL is the workspace's (another engine, no foreign keys): the destination gets the source's.
+      const source = input.source ?? layout.database;
+      const copied = (input.tables ?? []).filter((t) => !direct.includes(t));
+      const ddl = await onConnection(pool(input.workspaceConnection), (conn) => showCreateTables(conn, source, copied));
+      await renameDumpedCopies(dir, layout, ddl, new Set(input.deltaTables), new Set(direct));
       const counts = await countDumpRows(dir, layout.database);
       for (const table of input.deltaTables) {
         if (!counts.has(table)) counts.set(table, 0);

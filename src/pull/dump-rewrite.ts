@@ -6,9 +6,10 @@ import { quoteIdentifier } from '../shared/names.ts';
 import { classifyDumpFiles } from '../activities/dump-files.ts';
 import type { WorkspaceLayout } from './workspace-layout.ts';
 
-// The tables strategy dumps prefixed copies (`<workspace>_t_users`) made with CREATE TABLE … LIKE.
-// Before the dump is loaded it must look like a dump of the source: files and INSERT statements
-// under the original names, and each table's DDL as the source has it (foreign keys included).
+// The workspace's copies are made with CREATE TABLE … LIKE in a faster engine and, for the tables
+// strategy, under prefixed names (`<workspace>_t_users`). Before the dump is loaded it must look
+// like a dump of the source: files and INSERT statements under the original names, and each
+// table's DDL as the source has it (engine and foreign keys included).
 
 /** The source's `SHOW CREATE TABLE` of each table. */
 export async function showCreateTables(conn: PoolConnection, database: string, tables: string[]): Promise<Map<string, string>> {
@@ -32,9 +33,14 @@ const sedRename = (copy: string, verb: 'INSERT' | 'REPLACE', table: string): str
  * upserted), schema files replaced by the source's DDL (none for delta tables, which keep the
  * destination's table). `ddl` holds the DDL of every pulled table.
  */
-export async function renameDumpedCopies(dir: string, layout: WorkspaceLayout, ddl: Map<string, string>, deltaTables: ReadonlySet<string>): Promise<void> {
+export async function renameDumpedCopies(
+  dir: string, layout: WorkspaceLayout, ddl: Map<string, string>, deltaTables: ReadonlySet<string>, direct: ReadonlySet<string> = new Set(),
+): Promise<void> {
   const originals = layout.originalNames([...ddl.keys()]);
-  const { tables: copies, data } = classifyDumpFiles(layout.database, await readdir(dir));
+  const listing = classifyDumpFiles(layout.database, await readdir(dir));
+  // Direct tables were dumped from the source tables themselves: names and DDL are right already.
+  const copies = listing.tables.filter((t) => !direct.has(t));
+  const data = listing.data.filter((d) => !direct.has(d.table));
   for (const copy of copies) {
     const table = originals.get(copy);
     if (table === undefined) throw new Error(`the dump holds ${copy}, which is not a copy of a pulled table`);
@@ -48,12 +54,30 @@ export async function renameDumpedCopies(dir: string, layout: WorkspaceLayout, d
     const table = originals.get(d.table);
     if (table === undefined) throw new Error(`the dump holds data of ${d.table}, which is not a copy of a pulled table`);
     const renamed = `${layout.database}.${table}${d.file.slice(`${layout.database}.${d.table}`.length)}`;
-    await rename(join(dir, d.file), join(dir, renamed));
+    if (renamed !== d.file) await rename(join(dir, d.file), join(dir, renamed));
     byTable.set(d.table, [...(byTable.get(d.table) ?? []), renamed]);
   }
   // mydumper escapes newlines inside values, so a line starting with INSERT INTO is a statement.
-  await Promise.all([...byTable].map(([copy, files]) => {
+  // A full table in a workspace database keeps its name: its files are left as they are.
+  await Promise.all([...byTable].filter(([copy]) => copy !== originals.get(copy) || deltaTables.has(copy)).map(([copy, files]) => {
     const table = originals.get(copy)!;
     return execa('sed', ['-i', sedRename(copy, deltaTables.has(table) ? 'REPLACE' : 'INSERT', table), ...files], { cwd: dir });
   }));
+}
+
+/**
+ * Moves the direct tables' dump (mydumper of the source, in `from`) into the workspace's dump
+ * directory under the workspace's file prefix, so one myloader run loads both. Statements in
+ * mydumper files name tables without their database, so only the file names change.
+ */
+export async function adoptDirectDump(from: string, to: string, source: string, workspace: string, direct: string[]): Promise<void> {
+  const wanted = new Set(direct);
+  const { tables, views, data } = classifyDumpFiles(source, await readdir(from));
+  const unexpected = [...tables, ...views, ...data.map((d) => d.table)].filter((t) => !wanted.has(t));
+  if (unexpected.length) throw new Error(`the direct dump holds ${unexpected[0]}, which is not a direct table of the pull`);
+  const schemas = tables.map((t) => `${source}.${t}-schema.sql`);
+  for (const file of [...schemas, ...data.map((d) => d.file)]) {
+    await rename(join(from, file), join(to, `${workspace}.${file.slice(source.length + 1)}`));
+  }
+  await rm(from, { recursive: true, force: true });
 }

@@ -27,6 +27,17 @@ export interface TablePlan {
   otherTextColumns: string[];
   primaryKey: string[];
   approxRows: number;
+  /**
+   * Dumped straight from the source instead of copied into the workspace: a whole table (full
+   * mode, no limit) with no rules, referencing no limited table, so every row of it is pulled as
+   * it is and no subset statement depends on which rows it holds. Saves an INSERT … SELECT.
+   */
+  direct?: boolean;
+  /**
+   * Sanitized by UPDATE after the subset is built (a rule on a key column), not inside the copy:
+   * its workspace copy stays InnoDB so each UPDATE commits with its marker row. Set by preparePull.
+   */
+  sanitizeInPlace?: boolean;
 }
 
 export interface PullPlan {
@@ -116,6 +127,9 @@ export function planPull(profile: PullProfile, catalog: Catalog, request: PlanRe
   }
 
   const { order, cyclic } = topologicalOrder(selected, catalog.foreignKeys);
+  const selectedSet = new Set(selected);
+  const referencesLimited = (table: string): boolean =>
+    catalog.foreignKeys.some((fk) => fk.table === table && selectedSet.has(fk.refTable) && profile.limits[fk.refTable] !== undefined);
   const plans = order.map((table): TablePlan => {
     const cols = columnsOf.get(table) ?? [];
     const rules = profile.sanitize[table] ?? {};
@@ -134,6 +148,7 @@ export function planPull(profile: PullProfile, catalog: Catalog, request: PlanRe
       otherTextColumns: cols.filter((c) => !c.generated && STRING_TYPES.has(c.dataType) && !rules[c.name]).map((c) => c.name),
       primaryKey: catalog.primaryKeys[table] ?? [],
       approxRows: catalog.approxRows[table] ?? 0,
+      direct: !delta && !sanitize.length && !profile.limits[table] && !referencesLimited(table),
     };
   });
   return { tables: plans, excluded, cyclic: cyclic.filter((t) => selected.includes(t)) };

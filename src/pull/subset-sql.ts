@@ -35,6 +35,8 @@ export interface SubsetTable {
    * sanitized columns as their fake-value expressions (sanitization fused into the copy).
    */
   select?: SqlStatement;
+  /** Not copied into the workspace (dumped from the source): statements read the source table instead. */
+  direct?: boolean;
 }
 
 export interface SubsetPlan {
@@ -66,14 +68,15 @@ export function planSubset(opts: { source: string; workspace: string | Workspace
   const layout = typeof opts.workspace === 'string' ? WorkspaceLayout.database(opts.workspace) : opts.workspace;
   const byName = new Map(opts.tables.map((t) => [t.name, t]));
   const src = (t: string): string => `${q(opts.source)}.${q(t)}`;
-  const ws = (t: string): string => layout.table(t);
+  // A direct table is whole in the pull, so its source table stands in for its copy.
+  const ws = (t: string): string => (byName.get(t)?.direct ? src(t) : layout.table(t));
   const fks = opts.foreignKeys.filter((fk) => byName.has(fk.table) && byName.has(fk.refTable));
   const plan: SubsetPlan = { copies: [], leafSeeds: [], closure: [], seeds: [], prune: [], cleanup: [] };
   const deltaParams = (t: SubsetTable): string[] => (t.since ? [t.since, t.since] : []);
   const select = (t: SubsetTable): SqlStatement => t.select ?? { sql: list(t.columns, 's'), params: [] };
   const isLeaf = (t: SubsetTable): boolean => !fks.some((fk) => fk.refTable === t.name || (fk.table === t.name && byName.get(fk.refTable)!.limit));
 
-  for (const t of opts.tables.filter((t) => !t.limit)) {
+  for (const t of opts.tables.filter((t) => !t.limit && !t.direct)) {
     plan.copies.push({
       table: t.name,
       statement: {

@@ -74,7 +74,11 @@ export async function sanitizedPull(input: PullWorkflowInput): Promise<PullState
       const ref = { pullId: input.pullId, workspaceConnection: plan.workspaceConnection, workspace: ws, inDatabase };
       const tables = plan.plan.tables;
       enter('copying');
-      await createTempDatabase({ ...ref, source: plan.source.database, tables: tables.map((t) => t.table) });
+      // Direct tables (whole, no rules) are dumped from the source later: no copy of theirs is made.
+      await createTempDatabase({
+        ...ref, source: plan.source.database, tables: tables.filter((t) => !t.direct).map((t) => t.table),
+        inPlace: tables.filter((t) => t.sanitizeInPlace).map((t) => t.table),
+      });
       await copyTablesIntoWorkspace({ ...ref, source: plan.source.database, tables, foreignKeys: plan.foreignKeys, threads: plan.threads, profile: input.profile });
 
       enter('sanitizing');
@@ -84,7 +88,10 @@ export async function sanitizedPull(input: PullWorkflowInput): Promise<PullState
 
       enter('dumping');
       const deltaTables = tables.filter((t) => t.mode === 'delta').map((t) => t.table);
-      const dump = () => dumpPullWorkspace({ ...ref, threads: plan.threads, deltaTables, tables: tables.map((t) => t.table) });
+      const dump = () => dumpPullWorkspace({
+        ...ref, threads: plan.threads, deltaTables, tables: tables.map((t) => t.table),
+        source: plan.source.database, direct: tables.filter((t) => t.direct).map((t) => t.table),
+      });
       let dumped = await dump();
       enter('loading');
       loadStarted = true;

@@ -144,6 +144,19 @@ describe('pull planning against the catalogue', () => {
     expect(() => planPull(profile(over), catalog, request)).toThrow(message);
   });
 
+  it('dumps a whole table with no rules straight from the source, unless it is a delta or references a limited table', () => {
+    const direct = (over: Record<string, unknown>, req = request) => Object.fromEntries(planPull(profile(over), catalog, req).tables.map((t) => [t.table, t.direct]));
+    expect(direct({})).toEqual({ users: false, orders: true });
+    expect(direct({ excludeTables: [] }, { ...request, full: true })).toEqual({ users: false, orders: true, telemetry: true });
+    // orders references users: a limit on users makes orders' rows matter to the subset.
+    expect(direct({ limits: { users: { maxRows: 3 } } })).toEqual({ users: false, orders: false });
+    expect(direct({ limits: { orders: { maxRows: 3 } } })).toEqual({ users: false, orders: false });
+    expect(direct({ sanitize: { users: { email: { type: 'email' }, full_name: { type: 'name' } }, orders: { user_id: { type: 'fixed', value: 1 } } } })).toEqual({ users: false, orders: false });
+    // A delta table's rows are filtered by the watermark, so it is copied.
+    const deltaOrders = { ...catalog, columns: [...catalog.columns, { table: 'orders', name: 'created_at', dataType: 'datetime', maxLength: null, nullable: true, generated: false }, { table: 'orders', name: 'updated_at', dataType: 'datetime', maxLength: null, nullable: true, generated: false }] };
+    expect(planPull(profile(), deltaOrders, request).tables.map((t) => [t.table, t.mode, t.direct])).toEqual([['users', 'delta', false], ['orders', 'delta', false]]);
+  });
+
   it('refuses requested tables that do not exist or are excluded', () => {
     expect(() => planPull(profile(), catalog, { ...request, tables: ['nope'] })).toThrow('tables: no table "nope" in prod/app');
     expect(() => planPull(profile(), catalog, { ...request, tables: ['telemetry'] })).toThrow(/excludeTables/);
