@@ -191,6 +191,9 @@ async function main(): Promise<void> {
     // burst of other work on a shared machine moves one round, not the result.
     const rounds: Array<{ pullS: number; seconds: Record<string, number>; plainS: number; bareS: number; fusedS: number; pullId: string }> = [];
     for (let r = 0; r < REPEAT; r++) {
+      // The plain copy loads into a database dropped beforehand, untimed: so does the pull (else its
+      // load would pay for dropping the previous round's tables).
+      await dropDatabase(conn, DST);
       await settle(conn, 60);
       const t0 = performance.now();
       const { id: pullId } = await client.pulls.start.mutate({ profile: 'bench', full: true });
