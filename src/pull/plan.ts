@@ -1,4 +1,4 @@
-import type { PullProfile, RowLimit, SanitizeRule } from './profile-schema.ts';
+import type { PullProfile, RowLimit, SanitizeRule, SanitizerType } from './profile-schema.ts';
 import type { Catalog, CatalogColumn } from './catalog.ts';
 import { topologicalOrder } from './fk-graph.ts';
 import { textTypes, uniqueFormLength, type SanitizeColumn } from './sanitize-sql.ts';
@@ -60,7 +60,25 @@ export interface PlanRequest {
 
 const STRING_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
 
-function checkRule(table: string, col: CatalogColumn | undefined, column: string, rule: SanitizeRule): SanitizeColumn {
+/**
+ * Deterministic rules give equal fakes for equal inputs so joins on sanitized columns still match;
+ * but a column in a unique index needs the unique form. So when a deterministic rule of some type
+ * sits on a unique column anywhere in the profile, every deterministic rule of that type takes the
+ * unique form (decided from the whole profile, not the tables of one request, so every run agrees).
+ * Returns, per such type, the rule that decided it.
+ */
+function sharedUniqueForms(profile: PullProfile, columnsOf: Map<string, CatalogColumn[]>): Map<SanitizerType, string> {
+  const shared = new Map<SanitizerType, string>();
+  for (const [table, rules] of Object.entries(profile.sanitize)) {
+    for (const [column, rule] of Object.entries(rules)) {
+      if (!rule.deterministic || shared.has(rule.type)) continue;
+      if (columnsOf.get(table)?.find((c) => c.name === column)?.unique) shared.set(rule.type, `sanitize.${table}.${column}`);
+    }
+  }
+  return shared;
+}
+
+function checkRule(table: string, col: CatalogColumn | undefined, column: string, rule: SanitizeRule, sharedUnique: Map<SanitizerType, string>): SanitizeColumn {
   const field = `sanitize.${table}.${column}`;
   if (!col) throw new PullPlanError(field, `no column "${column}" in table "${table}" of the source database`);
   if (col.generated) throw new PullPlanError(field, 'is a generated column; sanitize the columns it is computed from');
@@ -69,9 +87,19 @@ function checkRule(table: string, col: CatalogColumn | undefined, column: string
   }
   if (rule.type === 'null' && !col.nullable) throw new PullPlanError(field, 'type "null" on a NOT NULL column; use "fixed"');
   if (rule.exclude.length && !STRING_TYPES.has(col.dataType)) throw new PullPlanError(`${field}.exclude`, `exclude patterns need a text column (this one is ${col.dataType})`);
-  const unique = col.unique === true;
-  if (unique) checkUnique(field, col, rule);
-  return { column, rule, maxLength: col.maxLength, unique };
+  if (col.unique) {
+    checkUnique(field, col, rule);
+    return { column, rule, maxLength: col.maxLength, unique: true };
+  }
+  const decidedBy = rule.deterministic ? sharedUnique.get(rule.type) : undefined;
+  if (decidedBy) {
+    const need = uniqueFormLength(rule.type);
+    if (need !== null && col.maxLength !== null && col.maxLength < need) {
+      throw new PullPlanError(field, `deterministic "${rule.type}" fakes take the unique form (${decidedBy} is in a unique index, and joins between them must match), which needs ${need} characters; the column holds only ${col.maxLength}`);
+    }
+    return { column, rule, maxLength: col.maxLength, unique: true };
+  }
+  return { column, rule, maxLength: col.maxLength, unique: false };
 }
 
 /** A unique column needs fakes that never repeat: a form with 64 bits of the seed, and room for it. */
@@ -126,6 +154,7 @@ export function planPull(profile: PullProfile, catalog: Catalog, request: PlanRe
     }
   }
 
+  const sharedUnique = sharedUniqueForms(profile, columnsOf);
   const { order, cyclic } = topologicalOrder(selected, catalog.foreignKeys);
   const selectedSet = new Set(selected);
   const referencesLimited = (table: string): boolean =>
@@ -133,7 +162,7 @@ export function planPull(profile: PullProfile, catalog: Catalog, request: PlanRe
   const plans = order.map((table): TablePlan => {
     const cols = columnsOf.get(table) ?? [];
     const rules = profile.sanitize[table] ?? {};
-    const sanitize = Object.entries(rules).map(([column, rule]) => checkRule(table, cols.find((c) => c.name === column), column, rule));
+    const sanitize = Object.entries(rules).map(([column, rule]) => checkRule(table, cols.find((c) => c.name === column), column, rule, sharedUnique));
     const timestamps = cols.some((c) => c.name === 'created_at') && cols.some((c) => c.name === 'updated_at');
     const since = request.watermarks[table];
     const delta = !request.full && timestamps && since !== undefined && request.destinationTables.has(table);

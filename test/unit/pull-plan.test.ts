@@ -229,4 +229,15 @@ describe('pull planning for unique columns', () => {
   it('lets a short non-unique column keep its short form', () => {
     expect(() => plan({ bio: { type: 'phone' } })).not.toThrow();
   });
+
+  it('gives every deterministic rule of a type the unique form when one of them is on a unique column, so joins still match', () => {
+    const wide = { ...uniqueCatalog, columns: [...uniqueCatalog.columns, col('alias', { unique: false }), col('motto', { unique: false, maxLength: 120 })] };
+    const rules = (sanitize: Record<string, unknown>) => planPull(profile({ sanitize: { members: sanitize }, excludeTables: [], piiGuard: false, secretEnv: 'S' }), wide, { ...request, tables: ['members'] }).tables[0]!.sanitize;
+    const det = { type: 'name', deterministic: true };
+    expect(rules({ full_name: det, alias: det, motto: { type: 'name' } }).map((r) => [r.column, r.unique])).toEqual([['full_name', true], ['alias', true], ['motto', false]]);
+    // Without a deterministic rule on a unique column, non-unique columns keep the short form.
+    expect(rules({ alias: det }).map((r) => r.unique)).toEqual([false]);
+    // A column too narrow for the shared form is refused, saying which rule decided it.
+    expect(() => rules({ full_name: det, bio: det })).toThrow('sanitize.members.bio: deterministic "name" fakes take the unique form (sanitize.members.full_name is in a unique index, and joins between them must match), which needs 39 characters; the column holds only 10');
+  });
 });
