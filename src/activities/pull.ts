@@ -152,7 +152,7 @@ export function createPullActivities(deps: ActivityDeps) {
       return rows;
     }),
 
-    /** Creates the temp workspace database on the source's server, with every pulled table's DDL. */
+    /** Creates the temp workspace on the source's server (a database, or prefixed tables): an empty copy of each table but the direct ones. */
     async createTempDatabase(input: WorkspaceRef & { source: string; tables: string[]; inPlace?: string[] }): Promise<void> {
       await onConnection(pool(input.workspaceConnection), (conn) =>
         createWorkspace(conn, input.source, WorkspaceLayout.of(input), input.tables, new Set(input.inPlace ?? input.tables)));
@@ -185,8 +185,9 @@ export function createPullActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Dumps the workspace with mydumper; delta tables lose their DDL and load as REPLACE (upsert).
-     * Prefixed tables (the tables strategy) are renamed back and given the source's own DDL.
+     * Dumps the workspace with mydumper, and the direct tables from the source beside it. Copies get
+     * the source's own DDL and, for the tables strategy, their original names back; delta tables lose
+     * their DDL and load as REPLACE (upsert).
      */
     async dumpPullWorkspace(input: WorkspaceRef & { threads: number; deltaTables: string[]; tables?: string[]; source?: string; direct?: string[] }): Promise<{ dumpDir: string; rows: Record<string, number> }> {
       const layout = WorkspaceLayout.of(input);
