@@ -12,7 +12,6 @@
 // Rows default to 1,000,000 (about 130 MB of InnoDB data; --rows or BENCH_ROWS to change). The
 // source databases (dbferry_bench_src_<rows>) are generated once and reused.
 // Progress goes to stderr; stdout is a table and, as its last line, one JSON object.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +24,7 @@ import { MYDUMPER_FLAGS } from '../src/activities/dumper.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { startS3Server } from '../src/dev/s3-server.ts';
 import { startTemporalDevServer } from '../src/dev/temporal-server.ts';
+import { spawnWorkerProcess } from '../src/dev/worker-process.ts';
 import { backupWorkflowId, type BackupState, type BackupWorkflowInput, type RestoreWorkflowInput } from '../src/shared/backup.ts';
 import { copyWorkflowId } from '../src/shared/copy.ts';
 import { searchAttributeFlags } from '../src/shared/temporal.ts';
@@ -120,26 +120,6 @@ async function activitySpans(handle: WorkflowHandle): Promise<Record<string, num
   return spans;
 }
 
-/** Starts `dbferry worker` with `configPath` and resolves once it polls its task queue. */
-async function spawnWorker(configPath: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['bin/dbferry.js', 'worker'], { env: { ...process.env, ...env, DBFERRY_CONFIG: configPath }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 120_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('dbferry worker: polling')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}:\n${output}`)));
-  });
-  return child;
-}
-
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'dbferry-bench-backup-'));
   const cleanups: Array<() => Promise<void>> = [async () => rm(work, { recursive: true, force: true })];
@@ -193,7 +173,7 @@ async function main(): Promise<void> {
     const configPath = join(work, 'dbferry.json');
     await writeFile(configPath, configText);
     note('starting `dbferry worker` (bundles the workflows first)');
-    const worker = await spawnWorker(configPath, { TEMPORAL_ADDRESS: temporal.address });
+    const worker = await spawnWorkerProcess(configPath, { TEMPORAL_ADDRESS: temporal.address }, 120_000);
     cleanups.push(async () => {
       worker.kill('SIGTERM');
       await new Promise((r) => worker.once('exit', r));

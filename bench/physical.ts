@@ -7,7 +7,6 @@
 //
 // Last line: one JSON object with every figure, including `ratio` (dbferry seconds ÷ raw seconds,
 // backup and restore together).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowIdConflictPolicy, type WorkflowHandle } from '@temporalio/client';
 import type { RowDataPacket } from 'mysql2/promise';
 import { startTemporalDevServer } from '../src/dev/temporal-server.ts';
+import { spawnWorkerProcess } from '../src/dev/worker-process.ts';
 import { parseCheckpoints } from '../src/physical/checkpoints.ts';
 import { physicalBackupWorkflowId, restoreChainWorkflowId, type PhysicalBackupState, type PhysicalBackupWorkflowInput, type RestoreChainState, type RestoreChainWorkflowInput } from '../src/shared/physical.ts';
 import { searchAttributeFlags } from '../src/shared/temporal.ts';
@@ -26,25 +26,6 @@ const { values: args } = parseArgs({ options: { rows: { type: 'string' }, thread
 const ROWS = Number(args.rows ?? process.env.BENCH_ROWS ?? 1_000_000);
 const THREADS = Number(args.threads);
 const TASK_QUEUE = `dbferry-bench-physical-${randomUUID().slice(0, 8)}`;
-
-async function spawnWorker(configPath: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['bin/dbferry.js', 'worker'], { env: { ...process.env, ...env, DBFERRY_CONFIG: configPath }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 120_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('dbferry worker: polling')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}:\n${output}`)));
-  });
-  return child;
-}
 
 /** The same small change before each incremental, so both incrementals carry comparable work. */
 async function changeSomething(database: string, round_: number): Promise<void> {
@@ -153,7 +134,7 @@ async function main(): Promise<void> {
       taskQueue: TASK_QUEUE, targets: { files: { url: `file://${join(work, 'file-target')}` } },
     }));
     note('starting `dbferry worker`');
-    const worker = await spawnWorker(configPath, { TEMPORAL_ADDRESS: temporal.address });
+    const worker = await spawnWorkerProcess(configPath, { TEMPORAL_ADDRESS: temporal.address }, 120_000);
     cleanups.push(async () => {
       worker.kill('SIGTERM');
       await new Promise((r) => worker.once('exit', r));

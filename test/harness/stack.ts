@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { startApi, type ApiHandle } from '../../src/api/server.ts';
 import { createDbferryClient, type DbferryClient } from '../../src/client.ts';
 import { createStore, type BackupStore } from '../../src/storage/store.ts';
 import { rootConnection } from './mysql.ts';
+import { spawnWorkerProcess as spawnWorker } from '../../src/dev/worker-process.ts';
 
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
 /** The password of the `guarded` connection's MySQL user: it must never leak anywhere. */
@@ -159,24 +160,6 @@ export async function waitForPhase(client: DbferryClient, id: string, phase: str
  * Starts `dbferry worker` as its own process on the stack's config (what a test kills with SIGKILL)
  * and resolves once it polls its task queue.
  */
-export async function spawnWorkerProcess(stack: TestStack): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['bin/dbferry.js', 'worker'], {
-    env: { ...process.env, DBFERRY_CONFIG: stack.configPath, TEMPORAL_ADDRESS: stack.env.TEMPORAL_ADDRESS, DBFERRY_WEBHOOK_SECRET: WEBHOOK_SECRET },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('dbferry worker: polling')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}:\n${output}`)));
-  });
-  return child;
+export function spawnWorkerProcess(stack: TestStack): Promise<ChildProcess> {
+  return spawnWorker(stack.configPath, { TEMPORAL_ADDRESS: stack.env.TEMPORAL_ADDRESS, DBFERRY_WEBHOOK_SECRET: WEBHOOK_SECRET });
 }

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { isFinalStatus } from '../../shared/copy.ts';
 import { startCopyInputSchema } from '../../shared/copy-schemas.ts';
 import { protectedProcedure, router } from '../trpc.ts';
-import type { CopyView } from '../copy-service.ts';
+import { streamChanges } from './progress-stream.ts';
 
 const copyId = z.object({ id: z.string().uuid('must be a copy id (a UUID)') });
 
@@ -18,17 +17,5 @@ export const copiesRouter = router({
   cancel: protectedProcedure.input(copyId).mutation(({ ctx, input }) => ctx.copies.cancel(ctx.user, input.id)),
 
   /** Streams the copy's state whenever it changes, ending after its final status. */
-  progress: protectedProcedure.input(copyId).subscription(async function* ({ ctx, input, signal }) {
-    let last = '';
-    while (!signal?.aborted) {
-      const view: CopyView = await ctx.copies.get(ctx.user, input.id);
-      const key = `${view.status}|${view.phase}|${view.progress}`;
-      if (key !== last) {
-        last = key;
-        yield view;
-      }
-      if (isFinalStatus(view.status)) return;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }),
+  progress: protectedProcedure.input(copyId).subscription(({ ctx, input, signal }) => streamChanges(() => ctx.copies.get(ctx.user, input.id), signal)),
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { isFinalStatus } from '../../shared/copy.ts';
 import { cleanupInputSchema, dryRunPullInputSchema, startPullInputSchema } from '../../shared/pull-schemas.ts';
 import { protectedProcedure, router } from '../trpc.ts';
+import { streamChanges } from './progress-stream.ts';
 import { pullServiceFor as pulls } from '../pull-service.ts';
 
 const pullId = z.object({ id: z.string().uuid('must be a pull id (a UUID)') });
@@ -22,17 +22,5 @@ export const pullsRouter = router({
   cleanup: protectedProcedure.input(cleanupInputSchema).mutation(({ ctx, input }) => pulls(ctx.deps).cleanup(ctx.user, input)),
 
   /** Streams the pull's state (SSE) whenever its status, phase or progress changes, ending after its final status. */
-  progress: protectedProcedure.input(pullId).subscription(async function* ({ ctx, input, signal }) {
-    let last = '';
-    while (!signal?.aborted) {
-      const view = await pulls(ctx.deps).get(ctx.user, input.id);
-      const key = `${view.status}|${view.phase}|${view.progress}`;
-      if (key !== last) {
-        last = key;
-        yield view;
-      }
-      if (isFinalStatus(view.status)) return;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }),
+  progress: protectedProcedure.input(pullId).subscription(({ ctx, input, signal }) => streamChanges(() => pulls(ctx.deps).get(ctx.user, input.id), signal)),
 });
