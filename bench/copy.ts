@@ -26,8 +26,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type mysql from 'mysql2/promise';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { MYDUMPER_FLAGS, MYLOADER_FLAGS } from '../src/activities/dumper.ts';
-import { countDumpRows } from '../src/activities/dump-files.ts';
+import { MYDUMPER_FLAGS, MYLOADER_FLAGS } from '../src/activities/copy/dumper.ts';
+import { countDumpRows } from '../src/activities/tools/dump-files.ts';
 import { startApi, type ApiHandle } from '../src/api/server.ts';
 import { startWorker, type WorkerHandle } from '../src/worker.ts';
 import { startTemporalDevServer, type TemporalDevServer } from '../src/dev/temporal-server.ts';
@@ -36,7 +36,7 @@ import { parseConfig } from '../src/config/load.ts';
 import { loadEnv } from '../src/config/env.ts';
 import { TokenStore } from '../src/control/tokens.ts';
 import { migrateControlSchema } from '../src/control/migrations.ts';
-import { copyWorkflowId } from '../src/shared/copy.ts';
+import { copyWorkflowId } from '../src/workflows/copy/contracts.ts';
 import { defaultDatabaseName, generateBenchDatabase, rowsFromArgs } from './generate.ts';
 import {
   baseTables, checksums, cpuDelta, cpuTotals, dropDatabase, findChild, findServerPid, id, median, note,

@@ -16,8 +16,8 @@ import { Client, Connection, WorkflowIdConflictPolicy, type WorkflowHandle } fro
 import type { RowDataPacket } from 'mysql2/promise';
 import { startTemporalDevServer } from '../src/dev/temporal-server.ts';
 import { spawnWorkerProcess } from '../src/dev/worker-process.ts';
-import { parseCheckpoints } from '../src/physical/checkpoints.ts';
-import { physicalBackupWorkflowId, restoreChainWorkflowId, type PhysicalBackupState, type PhysicalBackupWorkflowInput, type RestoreChainState, type RestoreChainWorkflowInput } from '../src/shared/physical.ts';
+import { parseCheckpoints } from '../src/activities/physical/checkpoints.ts';
+import { physicalBackupWorkflowId, restoreChainWorkflowId, type PhysicalBackupState, type PhysicalBackupWorkflowInput, type RestoreChainState, type RestoreChainWorkflowInput } from '../src/workflows/physical/contracts.ts';
 import { searchAttributeFlags } from '../src/shared/temporal.ts';
 import { defaultDatabaseName, generateBenchDatabase } from './generate.ts';
 import { foreignBusySessions, id, note, rootConnection, round, runLogged, server, settle, writeDefaultsFile } from './lib.ts';

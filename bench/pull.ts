@@ -27,8 +27,8 @@ import { parseConfig } from '../src/config/load.ts';
 import { loadEnv } from '../src/config/env.ts';
 import { TokenStore } from '../src/control/tokens.ts';
 import { createDbferryClient } from '../src/client.ts';
-import { sanitizedSelectList, sanitizeStatement, RUN_KEY_VAR } from '../src/pull/sanitize-sql.ts';
-import { sanitizeRuleSchema } from '../src/pull/profile-schema.ts';
+import { sanitizedSelectList, sanitizeStatement, RUN_KEY_VAR } from '../src/activities/pull/sanitize-sql.ts';
+import { sanitizeRuleSchema } from '../src/config/pull-profiles.ts';
 import { generateBenchDatabase } from './generate.ts';
 import { dropDatabase, id, median, note, query, rootConnection, round, rowCounts, runLogged, server, settle, textTable, writeDefaultsFile } from './lib.ts';
 

@@ -3,10 +3,10 @@ import { EventSource } from 'eventsource';
 import type { AppRouter } from './api/router.ts';
 
 export type { AppRouter } from './api/router.ts';
-export type { CopyView } from './api/copy-service.ts';
-export type { BackupView, BackupPage, BackupDownload } from './api/backup-service.ts';
-export type { ScheduleView } from './api/schedule-view.ts';
-export type { RestoreView } from './api/restore-service.ts';
+export type { CopyView } from './api/copy/service.ts';
+export type { BackupView, BackupPage, BackupDownload } from './api/backup/service.ts';
+export type { ScheduleView } from './api/backup/schedule-view.ts';
+export type { RestoreView } from './api/backup/restore-service.ts';
 
 /** A typed dbferry client for other services: `client.copies.start.mutate({...})`. */
 export function createDbferryClient({ url, token }: { url: string; token: string }) {

@@ -2,8 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { DbferryConfig } from './config/schema.ts';
 import type { DbferryEnv } from './config/env.ts';
-import { MysqlPools } from './db/pools.ts';
-import { BackupStores } from './storage/stores.ts';
+import { MysqlPools } from './activities/mysql/pools.ts';
+import { BackupStores } from './activities/storage/stores.ts';
 import { createActivities } from './activities/index.ts';
 import { workflowBundlePath } from './bundle/workflow-bundle.ts';
 

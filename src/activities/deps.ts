@@ -1,6 +1,6 @@
 import type { DbferryConfig } from '../config/schema.ts';
-import type { MysqlPools } from '../db/pools.ts';
-import type { BackupStores } from '../storage/stores.ts';
+import type { MysqlPools } from './mysql/pools.ts';
+import type { BackupStores } from './storage/stores.ts';
 
 /** Long-lived clients and settings the worker creates once and hands to every activity. */
 export interface ActivityDeps {

@@ -1,13 +1,13 @@
 import type { ActivityDeps } from './deps.ts';
-import { createBackupActivities } from './backup.ts';
-import { createDumperActivities } from './dumper.ts';
-import { createMysqlActivities } from './mysql.ts';
-import { createRestoreActivities } from './restore.ts';
-import { createPhysicalActivities } from './physical-activities.ts';
-import { createRetentionActivities } from './retention.ts';
-import { createSchemaObjectActivities } from './schema-objects.ts';
-import { createWebhookActivities } from './webhooks.ts';
-import { createPullActivities } from './pull.ts';
+import { createBackupActivities } from './backup/backup-activities.ts';
+import { createDumperActivities } from './copy/dumper.ts';
+import { createMysqlActivities } from './copy/copy-checks.ts';
+import { createRestoreActivities } from './backup/restore-activities.ts';
+import { createPhysicalActivities } from './physical/index.ts';
+import { createRetentionActivities } from './backup/retention-activities.ts';
+import { createSchemaObjectActivities } from './mysql/schema-objects.ts';
+import { createWebhookActivities } from './webhooks/deliver-webhook.ts';
+import { createPullActivities } from './pull/pull-activities.ts';
 
 /** Every activity the worker registers, bound to the worker's long-lived clients. */
 export function createActivities(deps: ActivityDeps) {

@@ -3,7 +3,7 @@ import type { Pool } from 'mysql2/promise';
 import type { DbferryConfig } from '../config/schema.ts';
 import type { TokenStore } from '../control/tokens.ts';
 import type { RunStore } from '../control/runs.ts';
-import type { BackupStores } from '../storage/stores.ts';
+import type { BackupStores } from '../activities/storage/stores.ts';
 
 /** What every API request may use; created once when the API starts. */
 export interface ApiDeps {

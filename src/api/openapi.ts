@@ -1,5 +1,5 @@
 // OpenAPI 3.1 description of the REST routes (seed 000's copies, seed 001's backups); tRPC clients use AppRouter instead.
-import { physicalPaths } from './openapi-physical.ts';
+import { physicalPaths } from './physical/openapi.ts';
 const copyRef = { type: 'object', required: ['connection', 'database'], additionalProperties: false, properties: {
   connection: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
   database: { type: 'string', pattern: '^[A-Za-z0-9_$]{1,64}$' },

@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { databaseRefSchema } from '../shared/copy-schemas.ts';
+import { databaseRefSchema } from './copy/schemas.ts';
 import type { AuthenticatedUser } from '../control/tokens.ts';
-import type { CopyView } from './copy-service.ts';
+import type { CopyView } from './copy/service.ts';
 import type { ApiDeps } from './deps.ts';
 import { ApiError } from './errors.ts';
 import { readJsonBody, sendJson } from './http-io.ts';
-import { handleBackupRest } from './rest-backups.ts';
-import { handlePullRest } from './rest-pulls.ts';
+import { handleBackupRest } from './backup/rest.ts';
+import { handlePullRest } from './pull/rest.ts';
 import { describeIssues, type ApiServices } from './trpc.ts';
 
 /** Seed 000's request body, field for field (snake_case `callback_url`). */

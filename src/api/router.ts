@@ -1,9 +1,9 @@
 import { router } from './trpc.ts';
-import { backupsRouter } from './routers/backups.ts';
-import { copiesRouter } from './routers/copies.ts';
-import { restoresRouter } from './routers/restores.ts';
-import { schedulesRouter } from './routers/schedules.ts';
-import { pullsRouter } from './routers/pulls.ts';
+import { backupsRouter } from './backup/router.ts';
+import { copiesRouter } from './copy/router.ts';
+import { restoresRouter } from './backup/restores-router.ts';
+import { schedulesRouter } from './backup/schedules-router.ts';
+import { pullsRouter } from './pull/router.ts';
 
 /** The whole tRPC API; other services import this type for a typed client (see src/client.ts). */
 export const appRouter = router({

@@ -2,10 +2,10 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import type { AuthenticatedUser } from '../control/tokens.ts';
 import type { ApiDeps } from './deps.ts';
 import { ApiError } from './errors.ts';
-import type { CopyService } from './copy-service.ts';
-import type { BackupService } from './backup-service.ts';
-import type { ScheduleService } from './schedule-service.ts';
-import type { RestoreService } from './restore-service.ts';
+import type { CopyService } from './copy/service.ts';
+import type { BackupService } from './backup/service.ts';
+import type { ScheduleService } from './backup/schedule-service.ts';
+import type { RestoreService } from './backup/restore-service.ts';
 
 /** The services every request may use (created once at start-up). */
 export interface ApiServices {

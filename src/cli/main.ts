@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { loadConfig } from '../config/load.ts';
-import { MysqlPools } from '../db/pools.ts';
+import { MysqlPools } from '../activities/mysql/pools.ts';
 import { migrateControlSchema } from '../control/migrations.ts';
 import { TokenStore } from '../control/tokens.ts';
 import { parse, UsageError } from './args.ts';

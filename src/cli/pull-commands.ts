@@ -1,9 +1,9 @@
 // `dbferry pull`, `dbferry pulls` and `dbferry cleanup`: seed 002's backfill:pull, :status and :cleanup.
 import { createInterface } from 'node:readline/promises';
 import type { DbferryClient } from '../client.ts';
-import type { PullView } from '../api/pull-service.ts';
-import type { DryRunRow } from '../shared/pull.ts';
-import { isFinalStatus } from '../shared/copy.ts';
+import type { PullView } from '../api/pull/service.ts';
+import type { DryRunRow } from '../workflows/pull/contracts.ts';
+import { isFinalStatus } from '../workflows/copy/contracts.ts';
 import { parse, UsageError } from './args.ts';
 import { apiClient } from './user-commands.ts';
 import { createProgressPrinter } from './progress.ts';

@@ -1,6 +1,6 @@
 // `dbferry schedule create|list|get|update|pause|resume|trigger|delete`: backup schedules through the API.
-import type { ScheduleView } from '../api/schedule-view.ts';
-import type { RetentionPolicy } from '../shared/backup.ts';
+import type { ScheduleView } from '../api/backup/schedule-view.ts';
+import type { RetentionPolicy } from '../workflows/backup/contracts.ts';
 import { parse, parseRef, UsageError } from './args.ts';
 import { wholeNumber } from './backup-commands.ts';
 import { apiClient } from './user-commands.ts';

@@ -1,7 +1,7 @@
 import { TRPCClientError } from '@trpc/client';
 import { createDbferryClient, type DbferryClient } from '../client.ts';
-import { isFinalStatus } from '../shared/copy.ts';
-import type { CopyView } from '../api/copy-service.ts';
+import { isFinalStatus } from '../workflows/copy/contracts.ts';
+import type { CopyView } from '../api/copy/service.ts';
 import { parse, parseRef, UsageError } from './args.ts';
 import { createProgressPrinter } from './progress.ts';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { connectionName, databaseName } from '../shared/names.ts';
-import { targetName, targetSchema } from '../storage/targets.ts';
-import { checkPullProfiles, pullsSchema } from '../pull/profile-schema.ts';
+import { targetName, targetSchema } from './targets.ts';
+import { checkPullProfiles, pullsSchema } from './pull-profiles.ts';
 
 /** One MySQL/MariaDB server dbferry may read from, and write to only when `allowWrite` says so. */
 export const connectionSchema = z

@@ -1,5 +1,5 @@
 import type { DbferryConfig } from '../config/schema.ts';
-import type { DatabaseRef } from './copy.ts';
+import type { DatabaseRef } from '../workflows/copy/contracts.ts';
 
 export interface RequestProblem {
   field: string;

@@ -1,8 +1,8 @@
 // The workflow bundle: every workflow the worker runs.
-export { copyDatabase } from './copy-database.ts';
-export { backupDatabase } from './backup-database.ts';
-export { restoreBackup } from './restore-backup.ts';
-export { physicalBackup } from './physical-backup.ts';
-export { restoreChain } from './restore-chain.ts';
-export { deliverWebhookWorkflow } from './deliver-webhook.ts';
-export { sanitizedPull, sanitizedPullDryRun, cleanupPullWorkspaces } from './sanitized-pull.ts';
+export { copyDatabase } from './copy/copy-database.ts';
+export { backupDatabase } from './backup/backup-database.ts';
+export { restoreBackup } from './backup/restore-backup.ts';
+export { physicalBackup } from './physical/physical-backup.ts';
+export { restoreChain } from './physical/restore-chain.ts';
+export { deliverWebhookWorkflow } from './runs/deliver-webhook.ts';
+export { sanitizedPull, sanitizedPullDryRun, cleanupPullWorkspaces } from './pull/sanitized-pull.ts';

@@ -6,11 +6,11 @@ import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
 import {
   backupWorkflowId, type BackupState, type BackupWorkflowInput, type RestoreState, type RestoreWorkflowInput,
-} from '../../src/shared/backup.ts';
-import { copyWorkflowId } from '../../src/shared/copy.ts';
-import type { BackupStore } from '../../src/storage/store.ts';
-import type { backupDatabase } from '../../src/workflows/backup-database.ts';
-import type { restoreBackup } from '../../src/workflows/restore-backup.ts';
+} from '../../src/workflows/backup/contracts.ts';
+import { copyWorkflowId } from '../../src/workflows/copy/contracts.ts';
+import type { BackupStore } from '../../src/activities/storage/store.ts';
+import type { backupDatabase } from '../../src/workflows/backup/backup-database.ts';
+import type { restoreBackup } from '../../src/workflows/backup/restore-backup.ts';
 import type { TestStack } from './stack.ts';
 
 export type BackupRequest = Pick<BackupWorkflowInput, 'source' | 'target' | 'format' | 'compression'> & Partial<BackupWorkflowInput>;

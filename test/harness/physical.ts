@@ -5,9 +5,9 @@ import { createServer } from 'node:net';
 import { readdir } from 'node:fs/promises';
 import { WorkflowIdConflictPolicy, type WorkflowHandle } from '@temporalio/client';
 import type mysql from 'mysql2/promise';
-import { physicalBackupWorkflowId, restoreChainWorkflowId, type PhysicalBackupWorkflowInput, type RestoreChainWorkflowInput } from '../../src/shared/physical.ts';
-import type { physicalBackup } from '../../src/workflows/physical-backup.ts';
-import type { restoreChain } from '../../src/workflows/restore-chain.ts';
+import { physicalBackupWorkflowId, restoreChainWorkflowId, type PhysicalBackupWorkflowInput, type RestoreChainWorkflowInput } from '../../src/workflows/physical/contracts.ts';
+import type { physicalBackup } from '../../src/workflows/physical/physical-backup.ts';
+import type { restoreChain } from '../../src/workflows/physical/restore-chain.ts';
 import type { TestStack } from './stack.ts';
 
 export async function startPhysicalBackup(stack: TestStack, request: Partial<PhysicalBackupWorkflowInput> & Pick<PhysicalBackupWorkflowInput, 'kind' | 'target'>): Promise<WorkflowHandle<typeof physicalBackup>> {

@@ -10,7 +10,7 @@ import type { DbferryEnv } from '../../src/config/env.ts';
 import { startWorker, type WorkerHandle } from '../../src/worker.ts';
 import { startApi, type ApiHandle } from '../../src/api/server.ts';
 import { createDbferryClient, type DbferryClient } from '../../src/client.ts';
-import { createStore, type BackupStore } from '../../src/storage/store.ts';
+import { createStore, type BackupStore } from '../../src/activities/storage/store.ts';
 import { rootConnection } from './mysql.ts';
 import { spawnWorkerProcess as spawnWorker } from '../../src/dev/worker-process.ts';
 

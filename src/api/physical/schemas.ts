@@ -1,0 +1,114 @@
+// What users send to start physical backups and chain restores, parsed at the edge with messages
+// that name the field. The workflows never import this file (zod stays out of the bundle).
+import { z } from 'zod';
+import { targetName } from '../../config/targets.ts';
+import { backupCompressionSchema, backupIdSchema, cronSchema, retentionPolicySchema, scheduleNameSchema, timezoneSchema } from '../backup/schemas.ts';
+import { databaseRefSchema } from '../copy/schemas.ts';
+import { connectionName, databaseName } from '../../shared/names.ts';
+
+const callbackUrl = z.string().max(2048, 'must be at most 2048 characters').url('must be an absolute http(s) URL').nullish();
+const idempotencyKey = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional();
+
+export const physicalKindSchema = z.enum(['physical-full', 'physical-incremental']);
+
+/** `backups.trigger({ kind: 'physical-full' | 'physical-incremental', connection, target })`: a whole server. */
+export const triggerPhysicalBackupInputSchema = z
+  .object({
+    kind: physicalKindSchema,
+    connection: connectionName,
+    target: targetName,
+    compression: backupCompressionSchema.default('zstd'),
+    /** mariabackup --parallel. */
+    threads: z.number().int().min(1).max(64).default(4),
+    /** The incremental's parent; default: the newest physical backup of the connection in the target. */
+    parentId: backupIdSchema.optional(),
+    callbackUrl,
+    idempotencyKey,
+  })
+  .strict()
+  .refine((i) => i.kind === 'physical-incremental' || i.parentId === undefined, { message: 'only an incremental has a parent', path: ['parentId'] });
+export type TriggerPhysicalBackupInput = z.infer<typeof triggerPhysicalBackupInputSchema>;
+
+const folderPath = z.string().min(2).max(4096).refine((p) => p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\0'), 'must be an absolute path without ..');
+
+/**
+ * `restores.start({ chain: ID | { connection, before }, target, to })`: restore a chain of physical
+ * backups into a folder (a prepared datadir) or one of its databases into a connection.
+ */
+export const startChainRestoreInputSchema = z
+  .object({
+    /** `{ backupId }`, or `{ connection, before }` for the newest piece of a connection started at or before a time. */
+    chain: z
+      .object({
+        backupId: backupIdSchema.optional(),
+        connection: connectionName.optional(),
+        before: z.string().datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional(),
+      })
+      .strict()
+      .refine((c) => (c.backupId !== undefined) !== (c.connection !== undefined && c.before !== undefined), 'give backupId, or connection and before')
+      .refine((c) => c.backupId === undefined || (c.connection === undefined && c.before === undefined), 'give backupId alone, or connection and before'),
+    target: targetName,
+    /** `{ folder }` (a prepared datadir at an absolute path), or `{ database, destination }` (one database copied into a connection). */
+    to: z
+      .object({
+        folder: folderPath.optional(),
+        database: databaseName.optional(),
+        destination: databaseRefSchema.optional(),
+        recreateDestination: z.boolean().optional(),
+      })
+      .strict()
+      .refine((t) => (t.folder !== undefined) !== (t.database !== undefined && t.destination !== undefined), 'give folder, or database and destination')
+      .refine((t) => t.folder === undefined || (t.database === undefined && t.destination === undefined && t.recreateDestination === undefined), 'a folder delivery takes no database, destination or recreateDestination'),
+    threads: z.number().int().min(1).max(64).default(4),
+    callbackUrl,
+    idempotencyKey,
+  })
+  .strict();
+export type StartChainRestoreInput = z.infer<typeof startChainRestoreInputSchema>;
+
+/**
+ * A tRPC input parser (a Standard Schema) that picks one of two schemas by a marker field
+ * (`kind: 'physical-…'`, `chain`), so a logical request keeps its own field-naming errors rather
+ * than a union's.
+ */
+export function eitherInput<P extends z.ZodType, L extends z.ZodType>(physical: P, logical: L, marker: 'kind' | 'chain') {
+  const isPhysical = (raw: unknown): boolean => {
+    if (typeof raw !== 'object' || raw === null || !(marker in raw)) return false;
+    const value = (raw as Record<string, unknown>)[marker];
+    return marker === 'chain' || (typeof value === 'string' && value.startsWith('physical-'));
+  };
+  type Input = z.input<P> | z.input<L>;
+  type Output = z.output<P> | z.output<L>;
+  return {
+    '~standard': {
+      version: 1 as const,
+      vendor: 'dbferry',
+      validate(raw: unknown): { value: Output; issues?: undefined } | { issues: Array<{ message: string; path: PropertyKey[] }> } {
+        const parsed = (isPhysical(raw) ? physical : logical).safeParse(raw);
+        return parsed.success ? { value: parsed.data as Output } : { issues: parsed.error.issues.map((i) => ({ message: i.message, path: i.path })) };
+      },
+      types: undefined as unknown as { input: Input; output: Output },
+    },
+  };
+}
+
+/**
+ * A physical backup plan: fulls on one cron, incrementals on another (two Temporal Schedules),
+ * with a retention policy that never deletes a piece a kept incremental depends on.
+ */
+export const createPhysicalPlanInputSchema = z
+  .object({
+    name: scheduleNameSchema,
+    connection: connectionName,
+    target: targetName,
+    fullCron: cronSchema,
+    incrementalCron: cronSchema,
+    timezone: timezoneSchema.default('UTC'),
+    compression: backupCompressionSchema.default('zstd'),
+    threads: z.number().int().min(1).max(64).default(4),
+    retention: retentionPolicySchema.nullable().default(null),
+    paused: z.boolean().default(false),
+  })
+  .strict();
+export type CreatePhysicalPlanInput = z.infer<typeof createPhysicalPlanInputSchema>;
+export const physicalPlanRefSchema = z.object({ name: scheduleNameSchema }).strict();
