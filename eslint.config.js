@@ -5,7 +5,17 @@ import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
-const ioLibraries = ['mysql2', 'mysql2/*', 'execa', 'undici', '@aws-sdk/*', '@temporalio/activity', '@temporalio/client', '@temporalio/worker', 'eventsource'];
+const ioLibraries = [
+  'mysql2',
+  'mysql2/*',
+  'execa',
+  'undici',
+  '@aws-sdk/*',
+  '@temporalio/activity',
+  '@temporalio/client',
+  '@temporalio/worker',
+  'eventsource',
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.dbferry/**'] },
@@ -24,13 +34,16 @@ export default tseslint.config(
   {
     files: ['src/workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows are deterministic: no Node built-ins.' })),
-        patterns: [
-          { group: ioLibraries, message: 'Workflows are deterministic: I/O belongs in activities.' },
-          { group: ['**/activities/**', '**/activities'], allowTypeImports: true, message: 'Import activities as types only.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows are deterministic: no Node built-ins.' })),
+          patterns: [
+            { group: ioLibraries, message: 'Workflows are deterministic: I/O belongs in activities.' },
+            { group: ['**/activities/**', '**/activities'], allowTypeImports: true, message: 'Import activities as types only.' },
+          ],
+        },
+      ],
     },
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },

@@ -25,12 +25,29 @@ import { parseConfig } from '../src/config/load.ts';
 import { startS3Server } from '../src/dev/s3-server.ts';
 import { startTemporalDevServer } from '../src/dev/temporal-server.ts';
 import { spawnWorkerProcess } from '../src/dev/worker-process.ts';
-import { backupWorkflowId, type BackupState, type BackupWorkflowInput, type RestoreWorkflowInput } from '../src/workflows/backup/contracts.ts';
+import {
+  backupWorkflowId,
+  type BackupState,
+  type BackupWorkflowInput,
+  type RestoreWorkflowInput,
+} from '../src/workflows/backup/contracts.ts';
 import { copyWorkflowId } from '../src/workflows/copy/contracts.ts';
 import { searchAttributeFlags } from '../src/shared/temporal.ts';
 import { BackupStores } from '../src/activities/storage/stores.ts';
 import { defaultDatabaseName, generateBenchDatabase } from './generate.ts';
-import { cpuDelta, cpuTotals, dropDatabase, id, note, rootConnection, round, runLogged, server, textTable, writeDefaultsFile } from './lib.ts';
+import {
+  cpuDelta,
+  cpuTotals,
+  dropDatabase,
+  id,
+  note,
+  rootConnection,
+  round,
+  runLogged,
+  server,
+  textTable,
+  writeDefaultsFile,
+} from './lib.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -111,7 +128,8 @@ async function activitySpans(handle: WorkflowHandle): Promise<Record<string, num
   for (const e of events) {
     const id = String(e.eventId);
     if (e.activityTaskScheduledEventAttributes) scheduled.set(id, e.activityTaskScheduledEventAttributes.activityType?.name ?? '?');
-    if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), tsToMs(e.eventTime));
+    if (e.activityTaskStartedEventAttributes)
+      started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), tsToMs(e.eventTime));
     if (e.activityTaskCompletedEventAttributes) {
       const sid = String(e.activityTaskCompletedEventAttributes.scheduledEventId);
       spans[scheduled.get(sid)!] = (tsToMs(e.eventTime) - started.get(sid)!) / 1000;
@@ -125,7 +143,8 @@ async function main(): Promise<void> {
   const cleanups: Array<() => Promise<void>> = [async () => rm(work, { recursive: true, force: true })];
   try {
     const sources = [await generateBenchDatabase(defaultDatabaseName(ROWS), { rows: ROWS })];
-    if (!args['skip-larger'] && LARGER > 1) sources.push(await generateBenchDatabase(defaultDatabaseName(ROWS * LARGER), { rows: ROWS * LARGER }));
+    if (!args['skip-larger'] && LARGER > 1)
+      sources.push(await generateBenchDatabase(defaultDatabaseName(ROWS * LARGER), { rows: ROWS * LARGER }));
     const cnf = await writeDefaultsFile(work);
 
     // --- raw pipelines, the same flags dbferry uses, writing local files
@@ -133,13 +152,32 @@ async function main(): Promise<void> {
       await waitForQuietMachine(`raw mysqldump ${database}`);
       note(`raw: mysqldump | gzip > file (${database})`);
       const sqlGz = join(work, `${database}.sql.gz`);
-      const mysqldump_s = await runLogged('bash', ['-c', `set -o pipefail; mysqldump --defaults-file="$1" ${MYSQLDUMP_FLAGS.join(' ')} "$2" | gzip > "$3"`, 'bench', cnf, database, sqlGz], join(work, 'raw.log'));
+      const mysqldump_s = await runLogged(
+        'bash',
+        [
+          '-c',
+          `set -o pipefail; mysqldump --defaults-file="$1" ${MYSQLDUMP_FLAGS.join(' ')} "$2" | gzip > "$3"`,
+          'bench',
+          cnf,
+          database,
+          sqlGz,
+        ],
+        join(work, 'raw.log'),
+      );
       await waitForQuietMachine(`raw mydumper ${database}`);
       note(`raw: mydumper → dir; tar | zstd > file (${database})`);
       const dumpDir = join(work, 'raw-mydumper');
       const tarZst = join(work, `${database}.tar.zst`);
-      const dump_s = await runLogged('mydumper', ['--defaults-file', cnf, '--database', database, '--outputdir', dumpDir, '--threads', String(THREADS), ...MYDUMPER_FLAGS], join(work, 'raw.log'));
-      const tar_s = await runLogged('bash', ['-c', 'set -o pipefail; tar -C "$1" -cf - . | zstd -q -T0 -3 > "$2"', 'bench', dumpDir, tarZst], join(work, 'raw.log'));
+      const dump_s = await runLogged(
+        'mydumper',
+        ['--defaults-file', cnf, '--database', database, '--outputdir', dumpDir, '--threads', String(THREADS), ...MYDUMPER_FLAGS],
+        join(work, 'raw.log'),
+      );
+      const tar_s = await runLogged(
+        'bash',
+        ['-c', 'set -o pipefail; tar -C "$1" -cf - . | zstd -q -T0 -3 > "$2"', 'bench', dumpDir, tarZst],
+        join(work, 'raw.log'),
+      );
       await rm(dumpDir, { recursive: true, force: true });
       const sizes = { gz: (await stat(sqlGz)).size, zst: (await stat(tarZst)).size };
       await rm(tarZst, { force: true });
@@ -147,7 +185,11 @@ async function main(): Promise<void> {
     };
 
     // --- the stack: Temporal, S3, a worker in this process
-    const temporal = await startTemporalDevServer({ headless: true, searchAttributes: searchAttributeFlags, logFile: join(work, 'temporal.log') });
+    const temporal = await startTemporalDevServer({
+      headless: true,
+      searchAttributes: searchAttributeFlags,
+      logFile: join(work, 'temporal.log'),
+    });
     cleanups.push(() => temporal.stop());
     const s3 = await startS3Server({ dataDir: join(work, 's3') });
     cleanups.push(() => s3.stop());
@@ -161,7 +203,12 @@ async function main(): Promise<void> {
       workDir: join(work, 'dbferry'),
       taskQueue: TASK_QUEUE,
       targets: {
-        s3: { url: 's3://dbferry-bench/backups', endpoint: s3.endpoint, accessKeyIdEnv: 'BENCH_S3_KEY', secretAccessKeyEnv: 'BENCH_S3_SECRET' },
+        s3: {
+          url: 's3://dbferry-bench/backups',
+          endpoint: s3.endpoint,
+          accessKeyIdEnv: 'BENCH_S3_KEY',
+          secretAccessKeyEnv: 'BENCH_S3_SECRET',
+        },
         // The same backup into a local directory: dbferry's own cost, without the S3 server's.
         files: { url: `file://${join(work, 'file-target')}` },
       },
@@ -186,20 +233,35 @@ async function main(): Promise<void> {
 
     const backup = async (database: string, format: 'mysqldump' | 'mydumper', compression: 'gzip' | 'zstd', target = 's3') => {
       const input: BackupWorkflowInput = {
-        backupId: randomUUID(), source: { connection: 'local', database }, target, format, compression, threads: THREADS,
-        requestedBy: 'bench', callbackUrl: null, scheduleId: null, retention: null,
+        backupId: randomUUID(),
+        source: { connection: 'local', database },
+        target,
+        format,
+        compression,
+        threads: THREADS,
+        requestedBy: 'bench',
+        callbackUrl: null,
+        scheduleId: null,
+        retention: null,
       };
       await waitForQuietMachine(`dbferry ${format} ${database}`);
       note(`dbferry: backup ${database} (${format} + ${compression}) → ${target}`);
       const { result, peakMiB, baseMiB } = await withPeakRss(workerPid, async () => {
         const t0 = performance.now();
         const handle = await client.workflow.start('backupDatabase', {
-          taskQueue: TASK_QUEUE, workflowId: backupWorkflowId(input.source), args: [input], workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+          taskQueue: TASK_QUEUE,
+          workflowId: backupWorkflowId(input.source),
+          args: [input],
+          workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         });
         const state = (await handle.result()) as BackupState;
         const seconds = (performance.now() - t0) / 1000;
         const spans = await activitySpans(handle);
-        note(`  ${seconds.toFixed(2)} s; activities: ${Object.entries(spans).map(([name, s]) => `${name} ${s.toFixed(2)} s`).join(', ')}`);
+        note(
+          `  ${seconds.toFixed(2)} s; activities: ${Object.entries(spans)
+            .map(([name, s]) => `${name} ${s.toFixed(2)} s`)
+            .join(', ')}`,
+        );
         return { state, seconds, spans };
       });
       return { ...result, peakMiB, baseMiB };
@@ -220,14 +282,28 @@ async function main(): Promise<void> {
         await dropDatabase(c, warmDb).finally(() => c.end());
       });
       note('warming the worker up (untimed): one small backup of each kind');
-      for (const [format, compression] of [['mysqldump', 'gzip'], ['mydumper', 'zstd']] as const) {
+      for (const [format, compression] of [
+        ['mysqldump', 'gzip'],
+        ['mydumper', 'zstd'],
+      ] as const) {
         for (const target of ['s3', 'files']) {
           const input: BackupWorkflowInput = {
-            backupId: randomUUID(), source: { connection: 'local', database: warmDb }, target, format, compression, threads: THREADS,
-            requestedBy: 'bench', callbackUrl: null, scheduleId: null, retention: null,
+            backupId: randomUUID(),
+            source: { connection: 'local', database: warmDb },
+            target,
+            format,
+            compression,
+            threads: THREADS,
+            requestedBy: 'bench',
+            callbackUrl: null,
+            scheduleId: null,
+            retention: null,
           };
           await client.workflow.execute('backupDatabase', {
-            taskQueue: TASK_QUEUE, workflowId: `${backupWorkflowId(input.source)}:${target}:${format}`, args: [input], workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+            taskQueue: TASK_QUEUE,
+            workflowId: `${backupWorkflowId(input.source)}:${target}:${format}`,
+            args: [input],
+            workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
           });
         }
       }
@@ -258,17 +334,30 @@ async function main(): Promise<void> {
         await conn.query(`CREATE DATABASE ${id(rawDst)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
         await waitForQuietMachine('raw restore');
         note('raw: gunzip < file | mysql');
-        const rawLoad = await runLogged('bash', ['-c', 'set -o pipefail; gunzip -c "$2" | mysql --defaults-file="$1" --binary-mode "$3"', 'bench', cnf, first.raw.sqlGz, rawDst], join(work, 'raw.log'));
+        const rawLoad = await runLogged(
+          'bash',
+          ['-c', 'set -o pipefail; gunzip -c "$2" | mysql --defaults-file="$1" --binary-mode "$3"', 'bench', cnf, first.raw.sqlGz, rawDst],
+          join(work, 'raw.log'),
+        );
         await waitForQuietMachine('dbferry restore');
         note('dbferry: restore (sha256 pass, then download | gunzip | mysql)');
         const input: RestoreWorkflowInput = {
-          restoreId: randomUUID(), target: 's3', key: dbMysqldump.state.key!, destination: { connection: 'local', database: dbDst },
-          recreateDestination: false, threads: THREADS, requestedBy: 'bench', callbackUrl: null,
+          restoreId: randomUUID(),
+          target: 's3',
+          key: dbMysqldump.state.key!,
+          destination: { connection: 'local', database: dbDst },
+          recreateDestination: false,
+          threads: THREADS,
+          requestedBy: 'bench',
+          callbackUrl: null,
         };
         const { result, peakMiB } = await withPeakRss(workerPid, async () => {
           const t0 = performance.now();
           const handle = await client.workflow.start('restoreBackup', {
-            taskQueue: TASK_QUEUE, workflowId: copyWorkflowId(input.destination), args: [input], workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+            taskQueue: TASK_QUEUE,
+            workflowId: copyWorkflowId(input.destination),
+            args: [input],
+            workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
           });
           await handle.result();
           const seconds = (performance.now() - t0) / 1000;
@@ -276,9 +365,13 @@ async function main(): Promise<void> {
           return { seconds, spans: await activitySpans(handle) };
         });
         restore = {
-          raw_load_s: round(rawLoad), dbferry_restore_s: round(result.seconds),
-          checksum_pass_s: round(result.spans.verifyBackupChecksum ?? NaN), load_s: round(result.spans.loadSqlBackup ?? NaN),
-          verify_counts_s: round(result.spans.verifyCopy ?? NaN), ratio: round(rawLoad / result.seconds), peak_rss_mb: peakMiB,
+          raw_load_s: round(rawLoad),
+          dbferry_restore_s: round(result.seconds),
+          checksum_pass_s: round(result.spans.verifyBackupChecksum ?? NaN),
+          load_s: round(result.spans.loadSqlBackup ?? NaN),
+          verify_counts_s: round(result.spans.verifyCopy ?? NaN),
+          ratio: round(rawLoad / result.seconds),
+          peak_rss_mb: peakMiB,
         };
       } finally {
         await dropDatabase(conn, rawDst);
@@ -292,42 +385,98 @@ async function main(): Promise<void> {
       const mb = source.bytes / 1e6;
       const label = `${source.rows / 1e6}M rows`;
       rows.push(
-        [`${label}: raw mysqldump | gzip > file`, round(r.mysqldump_s, 2), round(mb / r.mysqldump_s, 1), round(r.sizes.gz / MiB, 1), '', ''],
-        [`${label}: dbferry mysqldump + gzip → S3`, round(sql.seconds, 2), round(mb / sql.seconds, 1), round(sql.state.size! / MiB, 1), `${sql.baseMiB} → ${sql.peakMiB}`, round(r.mysqldump_s / sql.seconds, 2)],
-        [`${label}: dbferry mysqldump + gzip → file target`, round(sqlFile.seconds, 2), round(mb / sqlFile.seconds, 1), round(sqlFile.state.size! / MiB, 1), `${sqlFile.baseMiB} → ${sqlFile.peakMiB}`, round(r.mysqldump_s / sqlFile.seconds, 2)],
-        [`${label}: raw mydumper; tar | zstd > file`, round(r.mydumper_s, 2), round(mb / r.mydumper_s, 1), round(r.sizes.zst / MiB, 1), '', ''],
-        [`${label}: dbferry mydumper + zstd → S3`, round(md.seconds, 2), round(mb / md.seconds, 1), round(md.state.size! / MiB, 1), `${md.baseMiB} → ${md.peakMiB}`, round(r.mydumper_s / md.seconds, 2)],
-        [`${label}: dbferry mydumper + zstd → file target`, round(mdFile.seconds, 2), round(mb / mdFile.seconds, 1), round(mdFile.state.size! / MiB, 1), `${mdFile.baseMiB} → ${mdFile.peakMiB}`, round(r.mydumper_s / mdFile.seconds, 2)],
+        [
+          `${label}: raw mysqldump | gzip > file`,
+          round(r.mysqldump_s, 2),
+          round(mb / r.mysqldump_s, 1),
+          round(r.sizes.gz / MiB, 1),
+          '',
+          '',
+        ],
+        [
+          `${label}: dbferry mysqldump + gzip → S3`,
+          round(sql.seconds, 2),
+          round(mb / sql.seconds, 1),
+          round(sql.state.size! / MiB, 1),
+          `${sql.baseMiB} → ${sql.peakMiB}`,
+          round(r.mysqldump_s / sql.seconds, 2),
+        ],
+        [
+          `${label}: dbferry mysqldump + gzip → file target`,
+          round(sqlFile.seconds, 2),
+          round(mb / sqlFile.seconds, 1),
+          round(sqlFile.state.size! / MiB, 1),
+          `${sqlFile.baseMiB} → ${sqlFile.peakMiB}`,
+          round(r.mysqldump_s / sqlFile.seconds, 2),
+        ],
+        [
+          `${label}: raw mydumper; tar | zstd > file`,
+          round(r.mydumper_s, 2),
+          round(mb / r.mydumper_s, 1),
+          round(r.sizes.zst / MiB, 1),
+          '',
+          '',
+        ],
+        [
+          `${label}: dbferry mydumper + zstd → S3`,
+          round(md.seconds, 2),
+          round(mb / md.seconds, 1),
+          round(md.state.size! / MiB, 1),
+          `${md.baseMiB} → ${md.peakMiB}`,
+          round(r.mydumper_s / md.seconds, 2),
+        ],
+        [
+          `${label}: dbferry mydumper + zstd → file target`,
+          round(mdFile.seconds, 2),
+          round(mb / mdFile.seconds, 1),
+          round(mdFile.state.size! / MiB, 1),
+          `${mdFile.baseMiB} → ${mdFile.peakMiB}`,
+          round(r.mydumper_s / mdFile.seconds, 2),
+        ],
       );
       return {
-        rows: source.rows, source_mb: round(mb, 1),
-        raw_mysqldump_gzip_s: round(r.mysqldump_s, 2), dbferry_mysqldump_gzip_s: round(sql.seconds, 2), ratio_mysqldump: round(r.mysqldump_s / sql.seconds, 3),
-        raw_mydumper_zstd_s: round(r.mydumper_s, 2), dbferry_mydumper_zstd_s: round(md.seconds, 2), ratio_mydumper: round(r.mydumper_s / md.seconds, 3),
-        ratio_file_target: round(r.mysqldump_s / sqlFile.seconds, 3), ratio_mydumper_file_target: round(r.mydumper_s / mdFile.seconds, 3),
-        worker_rss_before_mb: Math.min(sql.baseMiB, md.baseMiB), peak_rss_mb: Math.max(sql.peakMiB, md.peakMiB, sqlFile.peakMiB, mdFile.peakMiB),
+        rows: source.rows,
+        source_mb: round(mb, 1),
+        raw_mysqldump_gzip_s: round(r.mysqldump_s, 2),
+        dbferry_mysqldump_gzip_s: round(sql.seconds, 2),
+        ratio_mysqldump: round(r.mysqldump_s / sql.seconds, 3),
+        raw_mydumper_zstd_s: round(r.mydumper_s, 2),
+        dbferry_mydumper_zstd_s: round(md.seconds, 2),
+        ratio_mydumper: round(r.mydumper_s / md.seconds, 3),
+        ratio_file_target: round(r.mysqldump_s / sqlFile.seconds, 3),
+        ratio_mydumper_file_target: round(r.mydumper_s / mdFile.seconds, 3),
+        worker_rss_before_mb: Math.min(sql.baseMiB, md.baseMiB),
+        peak_rss_mb: Math.max(sql.peakMiB, md.peakMiB, sqlFile.peakMiB, mdFile.peakMiB),
       };
     });
-    console.log(`worker: a separate \`dbferry worker\` process; RSS in MiB before → peak during each run (the tools it spawns are not counted)`);
+    console.log(
+      `worker: a separate \`dbferry worker\` process; RSS in MiB before → peak during each run (the tools it spawns are not counted)`,
+    );
     console.log(textTable(['run', 'seconds', 'MB/s (InnoDB)', 'object MiB', 'worker RSS MiB', 'ratio'], rows));
     if (restore) console.log(`restore (${first.source.rows} rows, mysqldump + gzip): ${JSON.stringify(restore)}`);
     const largest = summary.at(-1)!;
-    console.log(JSON.stringify({
-      threads: THREADS,
-      // The seed's format on the default database; the issue's headline figure.
-      ratio: summary[0]!.ratio_mysqldump,
-      ratio_mydumper: summary[0]!.ratio_mydumper,
-      peak_rss_mb: largest.peak_rss_mb,
-      peak_rss_mb_default: summary[0]!.peak_rss_mb,
-      runs: summary,
-      restore,
-      busy_windows: busyWindows,
-    }));
+    console.log(
+      JSON.stringify({
+        threads: THREADS,
+        // The seed's format on the default database; the issue's headline figure.
+        ratio: summary[0]!.ratio_mysqldump,
+        ratio_mydumper: summary[0]!.ratio_mydumper,
+        peak_rss_mb: largest.peak_rss_mb,
+        peak_rss_mb_default: summary[0]!.peak_rss_mb,
+        runs: summary,
+        restore,
+        busy_windows: busyWindows,
+      }),
+    );
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((e: Error) => note(`cleanup: ${e.message}`));
   }
 }
 
-main().then(() => process.exit(0), (error: Error) => {
-  note(error.stack ?? error.message);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    note(error.stack ?? error.message);
+    process.exit(1);
+  },
+);

@@ -39,8 +39,27 @@ import { migrateControlSchema } from '../src/control/migrations.ts';
 import { copyWorkflowId } from '../src/workflows/copy/contracts.ts';
 import { defaultDatabaseName, generateBenchDatabase, rowsFromArgs } from './generate.ts';
 import {
-  baseTables, checksums, cpuDelta, cpuTotals, dropDatabase, findChild, findServerPid, id, median, note,
-  rootConnection, round, rowCounts, runLogged, server, settle, textTable, watchForeignLoad, watchTools, writeDefaultsFile, type ToolLifetime,
+  baseTables,
+  checksums,
+  cpuDelta,
+  cpuTotals,
+  dropDatabase,
+  findChild,
+  findServerPid,
+  id,
+  median,
+  note,
+  rootConnection,
+  round,
+  rowCounts,
+  runLogged,
+  server,
+  settle,
+  textTable,
+  watchForeignLoad,
+  watchTools,
+  writeDefaultsFile,
+  type ToolLifetime,
 } from './lib.ts';
 
 const { values: args } = parseArgs({
@@ -123,7 +142,11 @@ interface DbferryResult {
 // ---------------------------------------------------------------------------------------------
 // Verification
 
-async function fingerprint(conn: mysql.Connection, db: string, tables: string[]): Promise<Fingerprint & { count_s: number; checksum_s: number }> {
+async function fingerprint(
+  conn: mysql.Connection,
+  db: string,
+  tables: string[],
+): Promise<Fingerprint & { count_s: number; checksum_s: number }> {
   const t0 = performance.now();
   const counts = await rowCounts(conn, db, tables);
   const t1 = performance.now();
@@ -139,7 +162,8 @@ async function verifyCopy(conn: mysql.Connection, tool: string, db: string, tabl
   const fp = await fingerprint(conn, db, tables);
   for (const t of tables) {
     if (fp.counts[t] !== source.counts[t]) throw new Error(`${tool}: ${db}.${t} has ${fp.counts[t]} rows, source has ${source.counts[t]}`);
-    if (fp.checksums[t] !== source.checksums[t]) throw new Error(`${tool}: CHECKSUM TABLE ${db}.${t} = ${fp.checksums[t]}, source = ${source.checksums[t]}`);
+    if (fp.checksums[t] !== source.checksums[t])
+      throw new Error(`${tool}: CHECKSUM TABLE ${db}.${t} = ${fp.checksums[t]}, source = ${source.checksums[t]}`);
   }
   note(`  ${tool}: verified ${db} (counts + CHECKSUM TABLE equal to the source; COUNT(*) ${fp.count_s.toFixed(2)} s)`);
   return fp.count_s;
@@ -149,18 +173,35 @@ async function verifyCopy(conn: mysql.Connection, tool: string, db: string, tabl
 // The three copies
 
 async function runMysqldump(cnf: string, src: string, dst: string, logFile: string): Promise<number> {
-  const script = 'set -o pipefail; mysqldump --defaults-file="$1" --single-transaction --routines --triggers --events "$2" | mysql --defaults-file="$1" "$3"';
+  const script =
+    'set -o pipefail; mysqldump --defaults-file="$1" --single-transaction --routines --triggers --events "$2" | mysql --defaults-file="$1" "$3"';
   return runLogged('bash', ['-c', script, 'bench-mysqldump', cnf, src, dst], logFile);
 }
 
-async function runRaw(cnf: string, src: string, dst: string, dir: string, logDir: string, tables: string[], conn: mysql.Connection): Promise<RawResult> {
+async function runRaw(
+  cnf: string,
+  src: string,
+  dst: string,
+  dir: string,
+  logDir: string,
+  tables: string[],
+  conn: mysql.Connection,
+): Promise<RawResult> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true, mode: 0o700 });
   // Exactly dbferry's invocation (src/activities/dumper.ts), minus nothing, plus nothing.
   const watcher = watchTools(['mydumper', 'myloader']); // same sampling overhead as in the dbferry run
   const cpu0 = await cpuNow();
-  const mydumper_s = await runLogged('mydumper', ['--defaults-file', cnf, '--database', src, '--outputdir', dir, '--threads', String(THREADS), ...MYDUMPER_FLAGS], join(logDir, 'mydumper.log'));
-  const myloader_s = await runLogged('myloader', ['--defaults-file', cnf, '--directory', dir, '--database', dst, '--threads', String(THREADS), ...MYLOADER_FLAGS], join(logDir, 'myloader.log'));
+  const mydumper_s = await runLogged(
+    'mydumper',
+    ['--defaults-file', cnf, '--database', src, '--outputdir', dir, '--threads', String(THREADS), ...MYDUMPER_FLAGS],
+    join(logDir, 'mydumper.log'),
+  );
+  const myloader_s = await runLogged(
+    'myloader',
+    ['--defaults-file', cnf, '--directory', dir, '--database', dst, '--threads', String(THREADS), ...MYLOADER_FLAGS],
+    join(logDir, 'myloader.log'),
+  );
   const cpu = cpuDelta(cpu0, await cpuNow());
   await watcher.stop();
   // Untimed probes of the extra work dbferry does around the same two tools.
@@ -184,18 +225,25 @@ interface Stack {
 
 async function startStack(workDir: string, cleanups: Array<() => Promise<void>>): Promise<Stack> {
   const t0 = performance.now();
-  const temporal = await startTemporalDevServer({ headless: true, searchAttributes: searchAttributeFlags, logFile: join(workDir, 'temporal.log') });
+  const temporal = await startTemporalDevServer({
+    headless: true,
+    searchAttributes: searchAttributeFlags,
+    logFile: join(workDir, 'temporal.log'),
+  });
   cleanups.push(() => temporal.stop());
   const t1 = performance.now();
   const local: Record<string, unknown> = { host: server.host, port: server.port, user: server.user, flavor: 'mariadb', allowWrite: true };
   if (server.password) local.passwordEnv = 'BENCH_MYSQL_PASSWORD';
-  const config = parseConfig(JSON.stringify({
-    connections: { local },
-    control: { connection: 'local', database: CONTROL_DB },
-    workDir: join(workDir, 'dbferry'),
-    taskQueue: TASK_QUEUE,
-    api: { host: '127.0.0.1', port: 0 },
-  }), 'bench config');
+  const config = parseConfig(
+    JSON.stringify({
+      connections: { local },
+      control: { connection: 'local', database: CONTROL_DB },
+      workDir: join(workDir, 'dbferry'),
+      taskQueue: TASK_QUEUE,
+      api: { host: '127.0.0.1', port: 0 },
+    }),
+    'bench config',
+  );
   const env = loadEnv({ ...process.env, TEMPORAL_ADDRESS: temporal.address });
   const worker = await startWorker(config, env);
   cleanups.push(() => worker.stop());
@@ -207,11 +255,18 @@ async function startStack(workDir: string, cleanups: Array<() => Promise<void>>)
   await migrateControlSchema(api.deps.controlPool, CONTROL_DB);
   const { token } = await new TokenStore(api.deps.controlPool, CONTROL_DB).create('bench', 'bench');
   const t3 = performance.now();
-  note(`stack up: temporal ${((t1 - t0) / 1000).toFixed(1)} s, worker (bundle) ${((t2 - t1) / 1000).toFixed(1)} s, api+token ${((t3 - t2) / 1000).toFixed(1)} s; ${temporal.address}, ${api.url}`);
+  note(
+    `stack up: temporal ${((t1 - t0) / 1000).toFixed(1)} s, worker (bundle) ${((t2 - t1) / 1000).toFixed(1)} s, api+token ${((t3 - t2) / 1000).toFixed(1)} s; ${temporal.address}, ${api.url}`,
+  );
   return { temporal, worker, api, token, workerCrash: () => crash };
 }
 
-async function http(stack: Stack, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+async function http(
+  stack: Stack,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${stack.api.url}${path}`, {
     method,
     headers: { authorization: `Bearer ${stack.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -291,9 +346,17 @@ async function runDbferry(stack: Stack, src: string, dst: string): Promise<Dbfer
   const progress_monotonic = progress.every((p, i) => Number.isFinite(p) && p >= 0 && p <= 100 && (i === 0 || p >= progress[i - 1]!));
   const phases_seen: Record<string, number> = {};
   for (const s of samples) phases_seen[s.phase] ??= s.t;
-  const { activities, ...history } = await historyBreakdown(stack, copyWorkflowId({ connection: 'local', database: dst }), postEpoch, observedEpoch);
+  const { activities, ...history } = await historyBreakdown(
+    stack,
+    copyWorkflowId({ connection: 'local', database: dst }),
+    postEpoch,
+    observedEpoch,
+  );
   const tool_split: Span[] = [];
-  for (const [activity, tool] of [['dumpDatabase', 'mydumper'], ['loadDump', 'myloader']] as const) {
+  for (const [activity, tool] of [
+    ['dumpDatabase', 'mydumper'],
+    ['loadDump', 'myloader'],
+  ] as const) {
     const a = activities.get(activity);
     const t = tools.filter((x) => x.tool === tool);
     if (!a || t.length !== 1) {
@@ -433,7 +496,9 @@ async function main(): Promise<void> {
     const tables = await baseTables(conn, SRC);
     // Reading every table once (COUNT(*) then CHECKSUM TABLE) is also the cache warm-up.
     const source = await fingerprint(conn, SRC, tables);
-    note(`source ${SRC}: ${JSON.stringify(source.counts)}, ${(generated.bytes / 1e6).toFixed(1)} MB; COUNT(*) ${source.count_s.toFixed(2)} s, CHECKSUM ${source.checksum_s.toFixed(2)} s`);
+    note(
+      `source ${SRC}: ${JSON.stringify(source.counts)}, ${(generated.bytes / 1e6).toFixed(1)} MB; COUNT(*) ${source.count_s.toFixed(2)} s, CHECKSUM ${source.checksum_s.toFixed(2)} s`,
+    );
 
     workDir = await mkdtemp(join(tmpdir(), 'dbferry-bench-copy-'));
     cleanups.unshift(async () => {
@@ -478,9 +543,11 @@ async function main(): Promise<void> {
         const other = cpuDelta(cpu0, await cpuNow()).other ?? 0;
         const load = await watch.stop();
         foreign[label] = { ...load, other_cpu_s: other };
-        if (load.max > 0) note(`  warning: other clients were running statements during ${label} (max ${load.max}, mean ${load.mean}): expect noise`);
+        if (load.max > 0)
+          note(`  warning: other clients were running statements during ${label} (max ${load.max}, mean ${load.mean}): expect noise`);
         // 2 cores: more than 5 % of the machine used by unrelated processes skews the timing.
-        if (other > seconds * 2 * 0.05) note(`  warning: other processes used ${other.toFixed(1)} CPU-s during ${label} (${seconds.toFixed(1)} s): expect noise`);
+        if (other > seconds * 2 * 0.05)
+          note(`  warning: other processes used ${other.toFixed(1)} CPU-s during ${label} (${seconds.toFixed(1)} s): expect noise`);
       }
     };
 
@@ -503,10 +570,12 @@ async function main(): Promise<void> {
     const ferries: DbferryResult[] = [];
     for (let i = 0; i < REPEAT; i++) {
       // Alternate the order so neither tool always runs second.
-      const order = i % 2 === 0 ? ['raw', 'dbferry'] as const : ['dbferry', 'raw'] as const;
+      const order = i % 2 === 0 ? (['raw', 'dbferry'] as const) : (['dbferry', 'raw'] as const);
       for (const tool of order) {
         if (tool === 'raw') {
-          const r = await measured(`raw ${i + 1}/${REPEAT}`, DST.raw, () => runRaw(cnf, SRC, DST.raw, join(workDir, 'raw-dump'), workDir, tables, conn));
+          const r = await measured(`raw ${i + 1}/${REPEAT}`, DST.raw, () =>
+            runRaw(cnf, SRC, DST.raw, join(workDir, 'raw-dump'), workDir, tables, conn),
+          );
           note(`  raw: mydumper ${r.mydumper_s.toFixed(2)} s + myloader ${r.myloader_s.toFixed(2)} s = ${r.raw_s.toFixed(2)} s`);
           await verifyCopy(conn, 'raw', DST.raw, tables, source);
           await dropDatabase(conn, DST.raw);
@@ -528,7 +597,12 @@ async function main(): Promise<void> {
     const raw_s = median(raws.map((r) => r.raw_s));
     const dbferry_s = median(ferries.map((d) => d.dbferry_s));
     const bytes = generated.bytes;
-    const line = (tool: string, s: number) => [tool, s.toFixed(2), (bytes / 1e6 / s).toFixed(1), Math.round(ROWS / s).toLocaleString('en-US')];
+    const line = (tool: string, s: number) => [
+      tool,
+      s.toFixed(2),
+      (bytes / 1e6 / s).toFixed(1),
+      Math.round(ROWS / s).toLocaleString('en-US'),
+    ];
     const rowsOut = [
       ...(mysqldump_s === null ? [] : [line('mysqldump | mysql', mysqldump_s)]),
       line('mydumper (dump only)', mydumper_s),
@@ -536,32 +610,60 @@ async function main(): Promise<void> {
       line('raw mydumper + myloader', raw_s),
       line('dbferry (REST, end to end)', dbferry_s),
     ];
-    console.log(`\ndbferry copy benchmark: ${SRC}, ${ROWS.toLocaleString('en-US')} rows, ${(bytes / 1e6).toFixed(1)} MB (DATA+INDEX), ${THREADS} threads, repeat ${REPEAT}${REPEAT > 1 ? ' (medians)' : ''}\n`);
+    console.log(
+      `\ndbferry copy benchmark: ${SRC}, ${ROWS.toLocaleString('en-US')} rows, ${(bytes / 1e6).toFixed(1)} MB (DATA+INDEX), ${THREADS} threads, repeat ${REPEAT}${REPEAT > 1 ? ' (medians)' : ''}\n`,
+    );
     console.log(textTable(['tool', 'seconds', 'MB/s', 'rows/s'], rowsOut));
 
     // The breakdown of the dbferry run closest to the median.
     const medianRun = [...ferries].sort((a, b) => Math.abs(a.dbferry_s - dbferry_s) - Math.abs(b.dbferry_s - dbferry_s))[0]!;
-    console.log(`\ndbferry timeline (Temporal history of the ${ferries.length > 1 ? 'median ' : ''}run; ${medianRun.signals} progress signals, ${medianRun.workflow_tasks} workflow tasks, ${medianRun.memo_upserts} memo upserts):\n`);
-    console.log(textTable(['step', 'seconds'], medianRun.breakdown.map((b) => [b.step, b.seconds.toFixed(3)])));
+    console.log(
+      `\ndbferry timeline (Temporal history of the ${ferries.length > 1 ? 'median ' : ''}run; ${medianRun.signals} progress signals, ${medianRun.workflow_tasks} workflow tasks, ${medianRun.memo_upserts} memo upserts):\n`,
+    );
+    console.log(
+      textTable(
+        ['step', 'seconds'],
+        medianRun.breakdown.map((b) => [b.step, b.seconds.toFixed(3)]),
+      ),
+    );
     const medianRaw = [...raws].sort((a, b) => Math.abs(a.raw_s - raw_s) - Math.abs(b.raw_s - raw_s))[0]!;
-    console.log(`\nextra work dbferry does around the tools, measured on the raw run: count rows in dump files ${medianRaw.count_dump_rows_s.toFixed(3)} s, COUNT(*) per table ${medianRaw.count_star_s.toFixed(3)} s`);
+    console.log(
+      `\nextra work dbferry does around the tools, measured on the raw run: count rows in dump files ${medianRaw.count_dump_rows_s.toFixed(3)} s, COUNT(*) per table ${medianRaw.count_star_s.toFixed(3)} s`,
+    );
     console.log(`fixed cost on a 100-row database: raw ${tinyRaw.raw_s.toFixed(3)} s, dbferry ${tinyDbferry.dbferry_s.toFixed(3)} s`);
     if (medianRun.tool_split.length) {
       console.log('\ndbferry activities vs the tools inside them (process lifetimes from /proc):\n');
-      console.log(textTable(['step', 'seconds'], medianRun.tool_split.map((b) => [b.step, b.seconds.toFixed(3)])));
+      console.log(
+        textTable(
+          ['step', 'seconds'],
+          medianRun.tool_split.map((b) => [b.step, b.seconds.toFixed(3)]),
+        ),
+      );
     }
     const cpuRows: Array<[string, Record<string, number>, number]> = [
-      ...(mysqldumpCpu && mysqldump_s !== null ? [['mysqldump | mysql', mysqldumpCpu, mysqldump_s] as [string, Record<string, number>, number]] : []),
+      ...(mysqldumpCpu && mysqldump_s !== null
+        ? [['mysqldump | mysql', mysqldumpCpu, mysqldump_s] as [string, Record<string, number>, number]]
+        : []),
       ['raw mydumper + myloader', medianRaw.cpu, medianRaw.raw_s],
       ['dbferry', medianRun.cpu, medianRun.dbferry_s],
     ];
     console.log('\nCPU seconds during each timed window (2 cores = 2 CPU-s per wall second):\n');
-    console.log(textTable(['run', 'wall s', 'node (api+worker+poller)', 'tools', 'temporal', 'mariadbd', 'other processes'],
-      cpuRows.map(([label, c, wall]) => [label, wall.toFixed(2), ...['node', 'tools', 'temporal', 'mariadbd', 'other'].map((k) => (c[k] ?? 0).toFixed(2))])));
+    console.log(
+      textTable(
+        ['run', 'wall s', 'node (api+worker+poller)', 'tools', 'temporal', 'mariadbd', 'other processes'],
+        cpuRows.map(([label, c, wall]) => [
+          label,
+          wall.toFixed(2),
+          ...['node', 'tools', 'temporal', 'mariadbd', 'other'].map((k) => (c[k] ?? 0).toFixed(2)),
+        ]),
+      ),
+    );
     const noisy = Object.entries(foreign).filter(([, f]) => f.max > 0 || f.other_cpu_s > 1);
-    console.log(noisy.length
-      ? `\nNOISE: other work on the machine during ${noisy.map(([k, f]) => `${k} (${f.other_cpu_s.toFixed(1)} CPU-s, ${f.max} foreign statements)`).join(', ')}; compare those runs with care\n`
-      : '\nno other significant CPU or database activity on the machine during the timed windows\n');
+    console.log(
+      noisy.length
+        ? `\nNOISE: other work on the machine during ${noisy.map(([k, f]) => `${k} (${f.other_cpu_s.toFixed(1)} CPU-s, ${f.max} foreign statements)`).join(', ')}; compare those runs with care\n`
+        : '\nno other significant CPU or database activity on the machine during the timed windows\n',
+    );
 
     const progress_monotonic = ferries.every((d) => d.progress_monotonic);
     const result = {

@@ -134,7 +134,12 @@ function insertBatch(table: string, from: number, to: number, parents: number): 
 }
 
 /** Is `database` a complete database from this generator version with exactly these row counts? */
-async function isReusable(conn: Awaited<ReturnType<typeof rootConnection>>, database: string, tables: BenchTable[], rows: number): Promise<boolean> {
+async function isReusable(
+  conn: Awaited<ReturnType<typeof rootConnection>>,
+  database: string,
+  tables: BenchTable[],
+  rows: number,
+): Promise<boolean> {
   const [schema] = await query(conn, 'SELECT SCHEMA_COMMENT AS c FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [database]);
   if (!schema || schema.c !== marker(rows)) return false;
   for (const t of tables) {
@@ -157,7 +162,7 @@ export async function generateBenchDatabase(database: string, opts: { rows?: num
   try {
     if (await isReusable(conn, database, tables, rows)) {
       const { data, index } = await databaseBytes(conn, database);
-      note(`reusing existing ${database} (${rows} rows, ${(data + index) / 1e6 | 0} MB); drop it to regenerate`);
+      note(`reusing existing ${database} (${rows} rows, ${((data + index) / 1e6) | 0} MB); drop it to regenerate`);
       return { database, tables, rows, bytes: data + index, reused: true, seconds: (performance.now() - started) / 1000 };
     }
     note(`generating ${database}: ${tables.map((t) => `${t.table}=${t.rows}`).join(', ')}`);

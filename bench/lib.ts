@@ -27,7 +27,11 @@ export async function rootConnection(database?: string): Promise<mysql.Connectio
   });
 }
 
-export async function query<T extends RowDataPacket = RowDataPacket>(conn: mysql.Connection, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function query<T extends RowDataPacket = RowDataPacket>(
+  conn: mysql.Connection,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   return (await conn.query<T[]>(sql, params))[0];
 }
 
@@ -41,7 +45,14 @@ export function id(name: string): string {
 export async function writeDefaultsFile(dir: string): Promise<string> {
   const q = (v: string): string => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
   const path = join(dir, 'bench-client.cnf');
-  const body = ['[client]', `user=${q(server.user)}`, `password=${q(server.password)}`, `host=${q(server.host)}`, `port=${server.port}`, ''];
+  const body = [
+    '[client]',
+    `user=${q(server.user)}`,
+    `password=${q(server.password)}`,
+    `host=${q(server.host)}`,
+    `port=${server.port}`,
+    '',
+  ];
   await writeFile(path, body.join('\n'), { mode: 0o600 });
   return path;
 }
@@ -94,7 +105,11 @@ export async function checksums(conn: mysql.Connection, db: string, tables: stri
 }
 
 export async function baseTables(conn: mysql.Connection, db: string): Promise<string[]> {
-  const rows = await query(conn, "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME", [db]);
+  const rows = await query(
+    conn,
+    "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+    [db],
+  );
   return rows.map((r) => String(r.t));
 }
 
@@ -121,7 +136,10 @@ export async function dropDatabase(conn: mysql.Connection, db: string): Promise<
 export async function settle(conn: mysql.Connection, timeoutS = 120): Promise<number> {
   const started = performance.now();
   for (;;) {
-    const rows = await query(conn, "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_buffer_pool_pages_dirty', 'Innodb_buffer_pool_pages_total')");
+    const rows = await query(
+      conn,
+      "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_buffer_pool_pages_dirty', 'Innodb_buffer_pool_pages_total')",
+    );
     const v = Object.fromEntries(rows.map((r) => [String(r.Variable_name), Number(r.Value)]));
     const dirty = v.Innodb_buffer_pool_pages_dirty ?? 0;
     const total = v.Innodb_buffer_pool_pages_total ?? 1;
@@ -156,7 +174,10 @@ export function watchForeignLoad(conn: mysql.Connection, source = ''): { stop():
   const samples: number[] = [];
   let pending: Promise<void> = Promise.resolve();
   const sample = () => {
-    pending = foreignBusySessions(conn, source).then((n) => void samples.push(n), () => undefined);
+    pending = foreignBusySessions(conn, source).then(
+      (n) => void samples.push(n),
+      () => undefined,
+    );
   };
   sample();
   const timer = setInterval(sample, 1000);
@@ -184,7 +205,11 @@ export function textTable(header: string[], rows: Array<Array<string | number>>)
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const numeric = header.map((_, i) => rows.every((r) => typeof r[i] === 'number' || /^[\d.,-]+$/.test(String(r[i]))));
-  const line = (r: string[]) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 

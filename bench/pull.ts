@@ -30,7 +30,21 @@ import { createDbferryClient } from '../src/client.ts';
 import { sanitizedSelectList, sanitizeStatement, RUN_KEY_VAR } from '../src/activities/pull/sanitize-sql.ts';
 import { sanitizeRuleSchema } from '../src/config/pull-profiles.ts';
 import { generateBenchDatabase } from './generate.ts';
-import { dropDatabase, id, median, note, query, rootConnection, round, rowCounts, runLogged, server, settle, textTable, writeDefaultsFile } from './lib.ts';
+import {
+  dropDatabase,
+  id,
+  median,
+  note,
+  query,
+  rootConnection,
+  round,
+  rowCounts,
+  runLogged,
+  server,
+  settle,
+  textTable,
+  writeDefaultsFile,
+} from './lib.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -55,14 +69,28 @@ const BARE = 'dbferry_bench_pull_bare';
 const CONTROL_DB = 'dbferry_bench_pull_control';
 const TASK_QUEUE = 'dbferry-bench-pull';
 const RULES = { email: { type: 'email' }, name: { type: 'name' }, phone: { type: 'phone' } } as const;
-const STEPS = ['preparePull', 'createTempDatabase', 'copyTablesIntoWorkspace', 'applySanitizationRules', 'checkSanitizationGate', 'dumpPullWorkspace', 'loadPullIntoDestination', 'recordPullWatermarks', 'dropTempDatabase'];
+const STEPS = [
+  'preparePull',
+  'createTempDatabase',
+  'copyTablesIntoWorkspace',
+  'applySanitizationRules',
+  'checkSanitizationGate',
+  'dumpPullWorkspace',
+  'loadPullIntoDestination',
+  'recordPullWatermarks',
+  'dropTempDatabase',
+];
 
 type Conn = Awaited<ReturnType<typeof rootConnection>>;
 
 /** The generated database plus a phone column on customers (the users table of the issue). */
 async function prepareSource(conn: Conn): Promise<Record<string, number>> {
   const generated = await generateBenchDatabase(SRC, { rows: ROWS });
-  const [has] = await query(conn, "SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'customers' AND COLUMN_NAME = 'phone'", [SRC]);
+  const [has] = await query(
+    conn,
+    "SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'customers' AND COLUMN_NAME = 'phone'",
+    [SRC],
+  );
   if (Number(has?.n) === 0) {
     note('adding customers.phone');
     await conn.query(`ALTER TABLE ${id(SRC)}.customers ADD COLUMN phone VARCHAR(32) NULL`);
@@ -81,7 +109,8 @@ async function stepSeconds(api: Awaited<ReturnType<typeof startApi>>, pullId: st
   const seconds: Record<string, number> = {};
   for (const e of history.events ?? []) {
     const at = tsToMs(e.eventTime);
-    if (e.activityTaskScheduledEventAttributes) scheduled.set(String(e.eventId), { type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at });
+    if (e.activityTaskScheduledEventAttributes)
+      scheduled.set(String(e.eventId), { type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at });
     const done = e.activityTaskCompletedEventAttributes;
     if (done) {
       const s = scheduled.get(String(done.scheduledEventId));
@@ -96,8 +125,15 @@ async function stepSeconds(api: Awaited<ReturnType<typeof startApi>>, pullId: st
  * left to do): INSERT … SELECT of customers with the fake-value expressions, minus the same copy
  * with the bare columns, both into the workspace's engine. Best of 3 each.
  */
-async function fusedOverhead(conn: Conn, columns: Array<{ column: string; rule: ReturnType<typeof sanitizeRuleSchema.parse>; maxLength: number | null }>): Promise<number> {
-  const cols = await query(conn, "SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'customers' ORDER BY ORDINAL_POSITION", [SRC]);
+async function fusedOverhead(
+  conn: Conn,
+  columns: Array<{ column: string; rule: ReturnType<typeof sanitizeRuleSchema.parse>; maxLength: number | null }>,
+): Promise<number> {
+  const cols = await query(
+    conn,
+    "SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'customers' ORDER BY ORDINAL_POSITION",
+    [SRC],
+  );
   const names = cols.map((c) => String(c.c));
   const select = sanitizedSelectList(names, columns, 's');
   const time = async (sql: string, params: unknown[]): Promise<number> => {
@@ -124,9 +160,15 @@ async function bareUpdate(conn: Conn): Promise<{ bareS: number; fusedS: number }
   await conn.query(`CREATE DATABASE ${id(BARE)}`);
   await conn.query(`CREATE TABLE ${id(BARE)}.customers LIKE ${id(SRC)}.customers`);
   await conn.query(`INSERT INTO ${id(BARE)}.customers SELECT * FROM ${id(SRC)}.customers`);
-  const cols = await query(conn, "SELECT COLUMN_NAME AS c, CHARACTER_MAXIMUM_LENGTH AS l FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'customers'", [BARE]);
+  const cols = await query(
+    conn,
+    "SELECT COLUMN_NAME AS c, CHARACTER_MAXIMUM_LENGTH AS l FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'customers'",
+    [BARE],
+  );
   const columns = Object.entries(RULES).map(([column, rule]) => ({
-    column, rule: sanitizeRuleSchema.parse(rule), maxLength: Number(cols.find((c) => c.c === column)?.l ?? 0) || null,
+    column,
+    rule: sanitizeRuleSchema.parse(rule),
+    maxLength: Number(cols.find((c) => c.c === column)?.l ?? 0) || null,
   }));
   const statement = sanitizeStatement(BARE, 'customers', columns);
   await settle(conn, 60);
@@ -145,7 +187,11 @@ async function plainCopy(conn: Conn, cnf: string, workDir: string): Promise<numb
   await settle(conn, 60);
   const log = join(workDir, 'plain.log');
   const t0 = performance.now();
-  await runLogged('mydumper', ['--defaults-file', cnf, '--database', DST, '--outputdir', dir, '--threads', String(THREADS), '--rows', '200000'], log);
+  await runLogged(
+    'mydumper',
+    ['--defaults-file', cnf, '--database', DST, '--outputdir', dir, '--threads', String(THREADS), '--rows', '200000'],
+    log,
+  );
   await conn.query(`CREATE DATABASE ${id(PLAIN)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   await runLogged('myloader', ['--defaults-file', cnf, '--directory', dir, '--database', PLAIN, '--threads', String(THREADS)], log);
   return round((performance.now() - t0) / 1000);
@@ -162,21 +208,34 @@ async function main(): Promise<void> {
     const maxRows = Math.max(1, Math.floor((counts.order_items ?? 0) * FRACTION));
     const cnf = await writeDefaultsFile(workDir);
 
-    const temporal = await startTemporalDevServer({ headless: true, searchAttributes: searchAttributeFlags, logFile: join(workDir, 'temporal.log') });
+    const temporal = await startTemporalDevServer({
+      headless: true,
+      searchAttributes: searchAttributeFlags,
+      logFile: join(workDir, 'temporal.log'),
+    });
     cleanups.push(() => temporal.stop());
     const local: Record<string, unknown> = { host: server.host, port: server.port, user: server.user, flavor: 'mariadb', allowWrite: true };
     if (server.password) local.passwordEnv = 'BENCH_MYSQL_PASSWORD';
-    const config = parseConfig(JSON.stringify({
-      connections: { local }, control: { connection: 'local', database: CONTROL_DB }, workDir: join(workDir, 'dbferry'), taskQueue: TASK_QUEUE,
-      api: { host: '127.0.0.1', port: 0 },
-      pulls: {
-        bench: {
-          source: { connection: 'local', database: SRC }, destination: { connection: 'local', database: DST }, threads: THREADS,
-          sanitize: { customers: RULES }, limits: { order_items: { maxRows, orderBy: 'id', direction: 'desc' } },
-          piiAllow: ['orders.shipping_address'],
+    const config = parseConfig(
+      JSON.stringify({
+        connections: { local },
+        control: { connection: 'local', database: CONTROL_DB },
+        workDir: join(workDir, 'dbferry'),
+        taskQueue: TASK_QUEUE,
+        api: { host: '127.0.0.1', port: 0 },
+        pulls: {
+          bench: {
+            source: { connection: 'local', database: SRC },
+            destination: { connection: 'local', database: DST },
+            threads: THREADS,
+            sanitize: { customers: RULES },
+            limits: { order_items: { maxRows, orderBy: 'id', direction: 'desc' } },
+            piiAllow: ['orders.shipping_address'],
+          },
         },
-      },
-    }), 'bench config');
+      }),
+      'bench config',
+    );
     const env = loadEnv({ ...process.env, TEMPORAL_ADDRESS: temporal.address });
     const worker = await startWorker(config, env);
     cleanups.push(() => worker.stop());
@@ -189,7 +248,8 @@ async function main(): Promise<void> {
     note(`dry run: ${JSON.stringify(dry)}`);
     // With --repeat N every figure is the median of N rounds (pull, plain copy, bare UPDATE), so a
     // burst of other work on a shared machine moves one round, not the result.
-    const rounds: Array<{ pullS: number; seconds: Record<string, number>; plainS: number; bareS: number; fusedS: number; pullId: string }> = [];
+    const rounds: Array<{ pullS: number; seconds: Record<string, number>; plainS: number; bareS: number; fusedS: number; pullId: string }> =
+      [];
     for (let r = 0; r < REPEAT; r++) {
       // The plain copy loads into a database dropped beforehand, untimed: so does the pull (else its
       // load would pay for dropping the previous round's tables).
@@ -210,7 +270,9 @@ async function main(): Promise<void> {
       note(`round ${r + 1}: pull ${pullS} s; steps ${JSON.stringify(seconds)}`);
       const plainS = await plainCopy(conn, cnf, workDir);
       const { bareS, fusedS } = await bareUpdate(conn);
-      note(`round ${r + 1}: plain copy of the same rows ${plainS} s; bare UPDATE ${bareS} s (sanitize step ${seconds.applySanitizationRules} s, in the copy ${fusedS} s)`);
+      note(
+        `round ${r + 1}: plain copy of the same rows ${plainS} s; bare UPDATE ${bareS} s (sanitize step ${seconds.applySanitizationRules} s, in the copy ${fusedS} s)`,
+      );
       rounds.push({ pullS, seconds, plainS, bareS, fusedS, pullId });
     }
     const byPull = [...rounds].sort((a, b) => a.pullS - b.pullS)[Math.floor(rounds.length / 2)]!;
@@ -238,12 +300,33 @@ async function main(): Promise<void> {
       ['sanitize_ratio: sanitize ÷ bare UPDATEs', round(sanitizeS / bareS), 'target ≤ 1.1'],
     ];
     process.stdout.write(`${textTable(['what', 'seconds', 'note'], rows)}\n`);
-    process.stdout.write(`${JSON.stringify({
-      source: SRC, source_rows: counts, pulled_rows: pulled, order_items_limit: maxRows, threads: THREADS, repeat: REPEAT,
-      pull_s: pullS, plain_copy_s: plainS, ratio, ratio_of_medians: round(pullS / plainS),
-      sanitize_s: sanitizeS, sanitize_in_copy_s: fusedS, bare_update_s: bareS, sanitize_ratio: round(sanitizeS / bareS), steps_s: seconds,
-      rounds: rounds.map((r) => ({ pull_s: r.pullS, plain_copy_s: r.plainS, ratio: round(r.pullS / r.plainS), sanitize_step_s: r.seconds.applySanitizationRules, sanitize_in_copy_s: r.fusedS, bare_update_s: r.bareS })),
-    })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({
+        source: SRC,
+        source_rows: counts,
+        pulled_rows: pulled,
+        order_items_limit: maxRows,
+        threads: THREADS,
+        repeat: REPEAT,
+        pull_s: pullS,
+        plain_copy_s: plainS,
+        ratio,
+        ratio_of_medians: round(pullS / plainS),
+        sanitize_s: sanitizeS,
+        sanitize_in_copy_s: fusedS,
+        bare_update_s: bareS,
+        sanitize_ratio: round(sanitizeS / bareS),
+        steps_s: seconds,
+        rounds: rounds.map((r) => ({
+          pull_s: r.pullS,
+          plain_copy_s: r.plainS,
+          ratio: round(r.pullS / r.plainS),
+          sanitize_step_s: r.seconds.applySanitizationRules,
+          sanitize_in_copy_s: r.fusedS,
+          bare_update_s: r.bareS,
+        })),
+      })}\n`,
+    );
   } finally {
     for (const fn of cleanups.reverse()) await fn().catch((e: Error) => note(`cleanup: ${e.message}`));
     for (const db of [DST, PLAIN, BARE, CONTROL_DB]) await dropDatabase(conn, db).catch(() => undefined);

@@ -25,6 +25,10 @@ export async function checkCallbackUrl(raw: string, allowPrivate: boolean, field
     throw new ApiError('BAD_REQUEST', `host ${host} does not resolve`, field);
   }
   if (addresses.some(isPrivateAddress)) {
-    throw new ApiError('BAD_REQUEST', `host ${host} is on a loopback or private network; set webhooks.allowPrivateNetworks in the config to allow it`, field);
+    throw new ApiError(
+      'BAD_REQUEST',
+      `host ${host} is on a loopback or private network; set webhooks.allowPrivateNetworks in the config to allow it`,
+      field,
+    );
   }
 }

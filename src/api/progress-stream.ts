@@ -5,7 +5,8 @@ import { isFinalStatus, type CopyStatus } from '../workflows/copy/contracts.ts';
  * whenever its status, phase or progress changes, and ends after a final status or on abort.
  */
 export async function* streamChanges<V extends { status: CopyStatus; phase: string | null; progress: number }>(
-  get: () => Promise<V>, signal: AbortSignal | undefined,
+  get: () => Promise<V>,
+  signal: AbortSignal | undefined,
 ): AsyncGenerator<V> {
   let last = '';
   while (!signal?.aborted) {

@@ -20,7 +20,11 @@ const restStartCopySchema = z
     callback_url: z.string().max(2048, 'must be at most 2048 characters').url('must be an absolute http(s) URL').nullish(),
   })
   .strict();
-const idempotencyKeySchema = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+const idempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Seed 000's response for GET /api/db-copies/{id}, plus `phase` and `tables`. */
@@ -46,7 +50,14 @@ export function toSeedCopy(view: CopyView) {
 }
 
 /** Handles the seeds' REST routes (000: copies, 001: backups); returns false when the path is not one of them. */
-export async function handleRest(req: IncomingMessage, res: ServerResponse, url: URL, user: AuthenticatedUser, services: ApiServices, deps: ApiDeps): Promise<boolean> {
+export async function handleRest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  user: AuthenticatedUser,
+  services: ApiServices,
+  deps: ApiDeps,
+): Promise<boolean> {
   const { copies } = services;
   const path = url.pathname;
   if (path.startsWith('/api/v1/backups')) return handleBackupRest(req, res, url, user, services.backups, deps);
@@ -59,7 +70,12 @@ export async function handleRest(req: IncomingMessage, res: ServerResponse, url:
     if (key && !key.success) throw new ApiError('BAD_REQUEST', describeIssues(key.error.issues), 'Idempotency-Key');
     const { callback_url, ...rest } = parsed.data;
     const started = await copies.start(user, { ...rest, callbackUrl: callback_url ?? null, idempotencyKey: key?.data });
-    sendJson(res, started.created ? 201 : 200, { id: started.id, status: started.status }, started.created ? {} : { 'idempotent-replayed': 'true' });
+    sendJson(
+      res,
+      started.created ? 201 : 200,
+      { id: started.id, status: started.status },
+      started.created ? {} : { 'idempotent-replayed': 'true' },
+    );
     return true;
   }
   if (path === '/api/db-copies' && req.method === 'GET') {

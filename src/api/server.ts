@@ -30,10 +30,14 @@ export interface ApiHandle {
 
 /** Answers 200 only when Temporal and the control schema both answer. */
 async function health(deps: ApiDeps): Promise<{ ok: boolean; temporal: string; control: string }> {
-  const temporal = await deps.temporal.workflowService.getSystemInfo({}).then(() => 'ok', (e: Error) => `error: ${e.message}`);
-  const control = await deps.controlPool
-    .query(`SELECT 1 FROM \`${deps.config.control.database}\`.schema_migrations LIMIT 1`)
-    .then(() => 'ok', (e: Error) => `error: ${e.message}`);
+  const temporal = await deps.temporal.workflowService.getSystemInfo({}).then(
+    () => 'ok',
+    (e: Error) => `error: ${e.message}`,
+  );
+  const control = await deps.controlPool.query(`SELECT 1 FROM \`${deps.config.control.database}\`.schema_migrations LIMIT 1`).then(
+    () => 'ok',
+    (e: Error) => `error: ${e.message}`,
+  );
   return { ok: temporal === 'ok' && control === 'ok', temporal, control };
 }
 
@@ -45,7 +49,9 @@ export async function startApi(config: DbferryConfig, env: DbferryEnv, listen = 
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   const deps: ApiDeps = {
-    config, temporal, controlPool,
+    config,
+    temporal,
+    controlPool,
     tokens: new TokenStore(controlPool, config.control.database),
     runs: new RunStore(controlPool, config.control.database),
     stores: new BackupStores(config),
@@ -60,7 +66,9 @@ export async function startApi(config: DbferryConfig, env: DbferryEnv, listen = 
   // Seed 002: the hourly orphan-workspace sweep exists as soon as pulls are configured, not only
   // after the first pull. A failure is not fatal: starting a pull tries again.
   if (Object.keys(config.pulls).length) {
-    await pullServiceFor(deps).ensureCleanupSchedule().catch((e: Error) => console.error(`pull cleanup schedule: ${e.message}`));
+    await pullServiceFor(deps)
+      .ensureCleanupSchedule()
+      .catch((e: Error) => console.error(`pull cleanup schedule: ${e.message}`));
   }
   const authenticate = async (req: IncomingMessage) => {
     const token = bearerToken(req);
@@ -92,7 +100,8 @@ export async function startApi(config: DbferryConfig, env: DbferryEnv, listen = 
         if (!user) return sendJson(res, 401, { message: 'Unauthenticated.' }, { 'www-authenticate': 'Bearer' });
         if (!(await handleRest(req, res, url, user, services, deps))) sendJson(res, 404, { message: 'not found' });
       } catch (error) {
-        if (error instanceof ApiError) return sendJson(res, httpStatusOf[error.code], { message: error.message, field: error.field ?? null });
+        if (error instanceof ApiError)
+          return sendJson(res, httpStatusOf[error.code], { message: error.message, field: error.field ?? null });
         console.error(`${req.method} ${path}: ${(error as Error).message}`);
         sendJson(res, 500, { message: 'internal error' });
       }

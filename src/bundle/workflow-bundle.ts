@@ -27,7 +27,11 @@ async function sourceFiles(dir: string): Promise<string[]> {
 export async function workflowCodeDigest(): Promise<string> {
   const hash = createHash('sha256');
   for (const file of await sourceFiles(SRC)) {
-    hash.update(relative(SRC, file)).update('\0').update(await readFile(file)).update('\0');
+    hash
+      .update(relative(SRC, file))
+      .update('\0')
+      .update(await readFile(file))
+      .update('\0');
   }
   for (const pkg of ['@temporalio/workflow', '@temporalio/worker']) {
     const manifest = createRequire(import.meta.url).resolve(`${pkg}/package.json`);
@@ -52,7 +56,10 @@ async function cacheDir(): Promise<string> {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**

@@ -39,7 +39,8 @@ const formatOption = { type: 'string', default: 'mysqldump' } as const;
 const compressionOption = { type: 'string', default: 'gzip' } as const;
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
   return value as T;
 }
 
@@ -53,27 +54,54 @@ export function wholeNumber(value: string | undefined, flag: string): number | u
 export async function backupCommand(args: string[]): Promise<number> {
   if (args.includes('--physical')) return physicalBackupCommand(args);
   const { values } = parse(args, {
-    from: { type: 'string' }, target: { type: 'string' }, format: formatOption, compression: compressionOption,
-    threads: { type: 'string', default: '4' }, follow: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
-    'callback-url': { type: 'string' }, 'idempotency-key': { type: 'string' },
+    from: { type: 'string' },
+    target: { type: 'string' },
+    format: formatOption,
+    compression: compressionOption,
+    threads: { type: 'string', default: '4' },
+    follow: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    'callback-url': { type: 'string' },
+    'idempotency-key': { type: 'string' },
   });
   if (!values.target) throw new UsageError('--target NAME is required (a target from the config file)');
   const client = apiClient();
   const started = await client.backups.trigger.mutate({
-    source: parseRef(values.from, '--from'), target: values.target,
-    format: oneOf(values.format, ['mysqldump', 'mydumper'] as const, '--format'), compression: oneOf(values.compression, ['gzip', 'zstd'] as const, '--compression'),
-    threads: wholeNumber(values.threads, '--threads'), callbackUrl: values['callback-url'] ?? null, idempotencyKey: values['idempotency-key'],
+    source: parseRef(values.from, '--from'),
+    target: values.target,
+    format: oneOf(values.format, ['mysqldump', 'mydumper'] as const, '--format'),
+    compression: oneOf(values.compression, ['gzip', 'zstd'] as const, '--compression'),
+    threads: wholeNumber(values.threads, '--threads'),
+    callbackUrl: values['callback-url'] ?? null,
+    idempotencyKey: values['idempotency-key'],
   });
   if (values.json && !values.follow) process.stdout.write(`${JSON.stringify(started)}\n`);
   else if (!values.json) process.stdout.write(`backup ${started.id} ${started.status}\n`);
   return values.follow ? followRun(started.id, values.json, backupProgress(client, started.id)) : 0;
 }
 
-const size = (n: number | null) => (n === null ? '-' : n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(2)} GiB`);
+const size = (n: number | null) =>
+  n === null
+    ? '-'
+    : n < 1024
+      ? `${n} B`
+      : n < 1024 ** 2
+        ? `${(n / 1024).toFixed(1)} KiB`
+        : n < 1024 ** 3
+          ? `${(n / 1024 ** 2).toFixed(1)} MiB`
+          : `${(n / 1024 ** 3).toFixed(2)} GiB`;
 
 function printLog(items: Array<Pick<BackupView, 'id' | 'status' | 'startedAt' | 'source' | 'target' | 'size' | 'key' | 'error'>>): void {
   for (const b of items) {
-    const line = [b.id, b.status.padEnd(9), b.startedAt ?? '-', `${b.source.connection}/${b.source.database}`, b.target, size(b.size), b.key ?? '-'].join('  ');
+    const line = [
+      b.id,
+      b.status.padEnd(9),
+      b.startedAt ?? '-',
+      `${b.source.connection}/${b.source.database}`,
+      b.target,
+      size(b.size),
+      b.key ?? '-',
+    ].join('  ');
     process.stdout.write(`${line}\n${b.error ? `    error: ${b.error}\n` : ''}`);
   }
   if (items.length === 0) process.stdout.write('no backups\n');
@@ -82,7 +110,9 @@ function printLog(items: Array<Pick<BackupView, 'id' | 'status' | 'startedAt' | 
 /** Physical pieces: id, kind, start, server, LSN range, parent and chain. */
 function printPhysical(pieces: NonNullable<Awaited<ReturnType<typeof readCatalog>>['physical']>): void {
   for (const m of pieces) {
-    process.stdout.write(`${[m.id, m.kind.padEnd(20), m.startedAt, m.source.connection, `lsn ${m.fromLsn}→${m.toLsn}`, size(m.size), `chain ${m.chainId}`, m.parentId ? `parent ${m.parentId}` : ''].join('  ').trimEnd()}\n`);
+    process.stdout.write(
+      `${[m.id, m.kind.padEnd(20), m.startedAt, m.source.connection, `lsn ${m.fromLsn}→${m.toLsn}`, size(m.size), `chain ${m.chainId}`, m.parentId ? `parent ${m.parentId}` : ''].join('  ').trimEnd()}\n`,
+    );
   }
 }
 
@@ -93,20 +123,34 @@ function printPhysical(pieces: NonNullable<Awaited<ReturnType<typeof readCatalog
  */
 async function listCommand(args: string[]): Promise<number> {
   const { values } = parse(args, {
-    target: { type: 'string' }, source: { type: 'string' }, status: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
-    limit: { type: 'string', default: '50' }, cursor: { type: 'string' }, json: { type: 'boolean', default: false },
+    target: { type: 'string' },
+    source: { type: 'string' },
+    status: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    limit: { type: 'string', default: '50' },
+    cursor: { type: 'string' },
+    json: { type: 'boolean', default: false },
   });
   const [connection, database] = values.source?.split('/', 2) ?? [];
   if (values.target) {
     const config = loadConfig();
     const target = Object.hasOwn(config.targets, values.target) ? config.targets[values.target] : undefined;
-    if (!target) throw new UsageError(`--target: no target named "${values.target}" in the config file (configured: ${Object.keys(config.targets).join(', ') || 'none'})`);
+    if (!target)
+      throw new UsageError(
+        `--target: no target named "${values.target}" in the config file (configured: ${Object.keys(config.targets).join(', ') || 'none'})`,
+      );
     const store = createStore(target);
     try {
       const catalog = await readCatalog(store);
-      const manifests = catalog.manifests.filter((m) => (!connection || m.source.connection === connection) && (!database || m.source.database === database));
+      const manifests = catalog.manifests.filter(
+        (m) => (!connection || m.source.connection === connection) && (!database || m.source.database === database),
+      );
       const physical = (catalog.physical ?? []).filter((m) => !connection || m.source.connection === connection);
-      if (values.json) process.stdout.write(`${JSON.stringify({ target: values.target, url: store.url, manifests, problems: catalog.problems, physical })}\n`);
+      if (values.json)
+        process.stdout.write(
+          `${JSON.stringify({ target: values.target, url: store.url, manifests, problems: catalog.problems, physical })}\n`,
+        );
       else {
         printLog(manifests.map((m) => ({ ...m, status: 'succeeded', target: values.target!, error: null })));
         printPhysical(physical);
@@ -119,8 +163,11 @@ async function listCommand(args: string[]): Promise<number> {
   }
   const page = await apiClient().backups.list.query({
     source: connection ? { connection, database } : undefined,
-    status: values.status as BackupView['status'] | undefined, from: values.from, to: values.to,
-    limit: wholeNumber(values.limit, '--limit'), cursor: values.cursor,
+    status: values.status as BackupView['status'] | undefined,
+    from: values.from,
+    to: values.to,
+    limit: wholeNumber(values.limit, '--limit'),
+    cursor: values.cursor,
   });
   if (values.json) process.stdout.write(`${JSON.stringify(page)}\n`);
   else {
@@ -155,22 +202,35 @@ export async function backupsCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (sub === 'download' && id) return downloadCommand(id, values.output);
-  throw new UsageError('usage: dbferry backups list [--target NAME] [--source CONN[/DB]] [--status S] [--from ISO] [--to ISO] [--json]\n       dbferry backups get ID [--json]\n       dbferry backups download ID [--output FILE]');
+  throw new UsageError(
+    'usage: dbferry backups list [--target NAME] [--source CONN[/DB]] [--status S] [--from ISO] [--to ISO] [--json]\n       dbferry backups get ID [--json]\n       dbferry backups download ID [--output FILE]',
+  );
 }
 
 /** `dbferry restore BACKUP_ID --to CONN/DB [--force]`: restores a backup into a database that allows writes. */
 export async function restoreCommand(args: string[]): Promise<number> {
   if (args.some((a) => a === '--chain' || a.startsWith('--chain=') || a === '--before')) return chainRestoreCommand(args);
-  const { values, positionals } = parse(args, {
-    to: { type: 'string' }, force: { type: 'boolean', default: false }, threads: { type: 'string', default: '4' },
-    follow: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, 'callback-url': { type: 'string' },
-  }, true);
+  const { values, positionals } = parse(
+    args,
+    {
+      to: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      threads: { type: 'string', default: '4' },
+      follow: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      'callback-url': { type: 'string' },
+    },
+    true,
+  );
   const backupId = positionals[0];
   if (!backupId) throw new UsageError('usage: dbferry restore BACKUP_ID --to CONN/DB [--force] [--threads N] [--follow] [--json]');
   const client = apiClient();
   const started = await client.restores.start.mutate({
-    backupId, destination: parseRef(values.to, '--to'), recreateDestination: values.force,
-    threads: wholeNumber(values.threads, '--threads'), callbackUrl: values['callback-url'] ?? null,
+    backupId,
+    destination: parseRef(values.to, '--to'),
+    recreateDestination: values.force,
+    threads: wholeNumber(values.threads, '--threads'),
+    callbackUrl: values['callback-url'] ?? null,
   });
   if (values.json && !values.follow) process.stdout.write(`${JSON.stringify(started)}\n`);
   else if (!values.json) process.stdout.write(`restore ${started.id} ${started.status}\n`);

@@ -48,7 +48,8 @@ async function tokenCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== 'create') throw new UsageError('usage: dbferry token create --user NAME [--name LABEL]');
   const { values } = parse(rest, { user: { type: 'string' }, name: { type: 'string', default: 'cli' } });
-  if (!values.user || !/^[A-Za-z0-9_.@-]{1,64}$/.test(values.user)) throw new UsageError('--user NAME is required (letters, digits, _ . @ -; at most 64)');
+  if (!values.user || !/^[A-Za-z0-9_.@-]{1,64}$/.test(values.user))
+    throw new UsageError('--user NAME is required (letters, digits, _ . @ -; at most 64)');
   const config = loadConfig();
   const pools = new MysqlPools(config);
   try {
@@ -65,21 +66,42 @@ async function tokenCommand(args: string[]): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   switch (command) {
-    case 'dev': await devCommand(args); return 0;
-    case 'worker': await workerCommand(); return 0;
-    case 'api': await apiCommand(); return 0;
-    case 'token': return tokenCommand(args);
-    case 'copy': return copyCommand(args);
-    case 'status': return statusCommand(args);
-    case 'cancel': return cancelCommand(args);
-    case 'backup': return backupCommand(args);
-    case 'backups': return backupsCommand(args);
-    case 'restore': return restoreCommand(args);
-    case 'schedule': case 'schedules': return scheduleCommand(args);
-    case 'pull': return pullCommand(args);
-    case 'pulls': return pullsCommand(args);
-    case 'cleanup': return cleanupCommand(args);
-    case undefined: case 'help': case '--help': case '-h':
+    case 'dev':
+      await devCommand(args);
+      return 0;
+    case 'worker':
+      await workerCommand();
+      return 0;
+    case 'api':
+      await apiCommand();
+      return 0;
+    case 'token':
+      return tokenCommand(args);
+    case 'copy':
+      return copyCommand(args);
+    case 'status':
+      return statusCommand(args);
+    case 'cancel':
+      return cancelCommand(args);
+    case 'backup':
+      return backupCommand(args);
+    case 'backups':
+      return backupsCommand(args);
+    case 'restore':
+      return restoreCommand(args);
+    case 'schedule':
+    case 'schedules':
+      return scheduleCommand(args);
+    case 'pull':
+      return pullCommand(args);
+    case 'pulls':
+      return pullsCommand(args);
+    case 'cleanup':
+      return cleanupCommand(args);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
       process.stdout.write(`${USAGE}\n`);
       return command ? 0 : 2;
     default:

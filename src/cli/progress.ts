@@ -23,7 +23,9 @@ export function createProgressPrinter(stream: NodeJS.WriteStream, json: boolean)
       if (tty) {
         const width = 30;
         const filled = Math.round((view.progress / 100) * width);
-        stream.write(`\r\x1b[2K[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(view.progress).padStart(3)}% ${view.status} (${view.phase})`);
+        stream.write(
+          `\r\x1b[2K[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(view.progress).padStart(3)}% ${view.status} (${view.phase})`,
+        );
       } else {
         stream.write(`${line}\n`);
       }

@@ -54,7 +54,11 @@ export async function copyCommand(args: string[]): Promise<number> {
 }
 
 export async function statusCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { json: { type: 'boolean', default: false }, follow: { type: 'boolean', default: false } }, true);
+  const { values, positionals } = parse(
+    args,
+    { json: { type: 'boolean', default: false }, follow: { type: 'boolean', default: false } },
+    true,
+  );
   const id = positionals[0];
   if (!id) throw new UsageError('usage: dbferry status ID [--follow] [--json]');
   const client = apiClient();

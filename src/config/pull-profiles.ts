@@ -41,8 +41,10 @@ export const sanitizeRuleSchema = z
   })
   .strict()
   .superRefine((r, ctx) => {
-    if (r.type === 'fixed' && r.value === undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: 'type "fixed" needs a value' });
-    if (r.type !== 'fixed' && r.value !== undefined) ctx.addIssue({ code: 'custom', path: ['value'], message: `only type "fixed" takes a value (this rule is "${r.type}")` });
+    if (r.type === 'fixed' && r.value === undefined)
+      ctx.addIssue({ code: 'custom', path: ['value'], message: 'type "fixed" needs a value' });
+    if (r.type !== 'fixed' && r.value !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['value'], message: `only type "fixed" takes a value (this rule is "${r.type}")` });
   });
 export type SanitizeRule = z.infer<typeof sanitizeRuleSchema>;
 
@@ -73,7 +75,10 @@ export const pullProfileSchema = z
      */
     workspaceStrategy: z.enum(['database', 'tables']).default('database'),
     /** Environment variable holding the deterministic-mode secret (at least 16 characters at run time). */
-    secretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+    secretEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+      .optional(),
     sanitize: identifierRecord(identifierRecord(sanitizeRuleSchema)).default({}),
     limits: identifierRecord(rowLimitSchema).default({}),
     excludeTables: z.array(identifierName).max(10_000).default([]),
@@ -81,24 +86,43 @@ export const pullProfileSchema = z
     piiAllow: z.array(piiAllowEntry).max(10_000).default([]),
     threads: z.number().int().min(1).max(64).default(4),
     /** A pull that has not finished after this long is cancelled and its workspace dropped. */
-    deadlineMinutes: z.number().int().min(1).max(7 * 24 * 60).default(240),
+    deadlineMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(240),
     callbackUrl: z.string().max(2048).url('must be an absolute http(s) URL').optional(),
   })
   .strict()
   .superRefine((p, ctx) => {
-    const deterministic = Object.entries(p.sanitize).flatMap(([t, cols]) => Object.entries(cols).filter(([, r]) => r.deterministic).map(([c]) => `${t}.${c}`));
+    const deterministic = Object.entries(p.sanitize).flatMap(([t, cols]) =>
+      Object.entries(cols)
+        .filter(([, r]) => r.deterministic)
+        .map(([c]) => `${t}.${c}`),
+    );
     if (deterministic.length && !p.secretEnv) {
-      ctx.addIssue({ code: 'custom', path: ['secretEnv'], message: `deterministic rules (${deterministic.slice(0, 3).join(', ')}) need secretEnv, the variable holding their secret` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secretEnv'],
+        message: `deterministic rules (${deterministic.slice(0, 3).join(', ')}) need secretEnv, the variable holding their secret`,
+      });
     }
     for (const table of p.excludeTables) {
-      if (p.sanitize[table]) ctx.addIssue({ code: 'custom', path: ['sanitize', table], message: `table "${table}" is excluded; a rule on it would never run` });
-      if (p.limits[table]) ctx.addIssue({ code: 'custom', path: ['limits', table], message: `table "${table}" is excluded; a limit on it would never apply` });
+      if (p.sanitize[table])
+        ctx.addIssue({ code: 'custom', path: ['sanitize', table], message: `table "${table}" is excluded; a rule on it would never run` });
+      if (p.limits[table])
+        ctx.addIssue({ code: 'custom', path: ['limits', table], message: `table "${table}" is excluded; a limit on it would never apply` });
     }
   });
 export type PullProfile = z.infer<typeof pullProfileSchema>;
 
 /** The `pulls` section of the config file: profiles by name. */
-export const pullProfileName = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'may contain only letters, digits, _ and -');
+export const pullProfileName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'may contain only letters, digits, _ and -');
 export const pullsSchema = z.record(pullProfileName, pullProfileSchema).default({});
 
 interface ConfigForPulls {
@@ -106,7 +130,8 @@ interface ConfigForPulls {
   pulls?: Record<string, PullProfile>;
 }
 
-const serverKey = (c: { host?: string | undefined; port?: number | undefined; socket?: string | undefined }): string => `${c.socket ?? ''}|${c.host ?? ''}|${c.port ?? 3306}`;
+const serverKey = (c: { host?: string | undefined; port?: number | undefined; socket?: string | undefined }): string =>
+  `${c.socket ?? ''}|${c.host ?? ''}|${c.port ?? 3306}`;
 
 /** Cross-field checks: the profile's connections exist, and the workspace lives on the source's server. */
 export function checkPullProfiles(cfg: ConfigForPulls, ctx: z.RefinementCtx): void {
@@ -120,9 +145,14 @@ export function checkPullProfiles(cfg: ConfigForPulls, ctx: z.RefinementCtx): vo
     if (p.workspaceConnection) {
       const ws = Object.hasOwn(cfg.connections, p.workspaceConnection) ? cfg.connections[p.workspaceConnection] : undefined;
       const src = Object.hasOwn(cfg.connections, p.source.connection) ? cfg.connections[p.source.connection] : undefined;
-      if (!ws) ctx.addIssue({ code: 'custom', path: [...path, 'workspaceConnection'], message: `no connection named "${p.workspaceConnection}"` });
+      if (!ws)
+        ctx.addIssue({ code: 'custom', path: [...path, 'workspaceConnection'], message: `no connection named "${p.workspaceConnection}"` });
       else if (src && serverKey(ws) !== serverKey(src)) {
-        ctx.addIssue({ code: 'custom', path: [...path, 'workspaceConnection'], message: 'must reach the same server as the source connection (the workspace is filled with INSERT … SELECT from the source)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'workspaceConnection'],
+          message: 'must reach the same server as the source connection (the workspace is filled with INSERT … SELECT from the source)',
+        });
       }
     }
   }

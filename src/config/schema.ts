@@ -10,7 +10,10 @@ export const connectionSchema = z
     port: z.number().int().min(1).max(65535).optional(),
     socket: z.string().min(1).optional(),
     user: z.string().min(1).max(80),
-    passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+    passwordEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+      .optional(),
     passwordFile: z.string().min(1).optional(),
     flavor: z.enum(['mariadb', 'mysql']).default('mariadb'),
     allowWrite: z.boolean().default(false),
@@ -30,14 +33,13 @@ export const connectionSchema = z
   .superRefine((c, ctx) => {
     if (!c.host && !c.socket) ctx.addIssue({ code: 'custom', path: ['host'], message: 'either host or socket is required' });
     if (c.host && c.socket) ctx.addIssue({ code: 'custom', path: ['socket'], message: 'give host or socket, not both' });
-    if (c.passwordEnv && c.passwordFile) ctx.addIssue({ code: 'custom', path: ['passwordFile'], message: 'give passwordEnv or passwordFile, not both' });
+    if (c.passwordEnv && c.passwordFile)
+      ctx.addIssue({ code: 'custom', path: ['passwordFile'], message: 'give passwordEnv or passwordFile, not both' });
   });
 
 export const configSchema = z
   .object({
-    connections: z
-      .record(connectionName, connectionSchema)
-      .refine((c) => Object.keys(c).length > 0, 'at least one connection is required'),
+    connections: z.record(connectionName, connectionSchema).refine((c) => Object.keys(c).length > 0, 'at least one connection is required'),
     control: z
       .object({
         connection: connectionName,

@@ -32,8 +32,10 @@ function pathProblem(value: string, { allowTrailingSlash = false } = {}): string
 }
 
 function bucketProblem(bucket: string): string | null {
-  if (!BUCKET.test(bucket)) return `bucket "${bucket}" must be 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit`;
-  if (bucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(bucket)) return `bucket "${bucket}" must not contain ".." or look like an IP address`;
+  if (!BUCKET.test(bucket))
+    return `bucket "${bucket}" must be 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit`;
+  if (bucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(bucket))
+    return `bucket "${bucket}" must not contain ".." or look like an IP address`;
   return null;
 }
 
@@ -56,7 +58,8 @@ function locate(url: string): TargetLocation | string {
     return problem ? `prefix ${problem}` : { kind: 's3', bucket, prefix };
   }
   if (url.startsWith('file:')) {
-    if (!url.startsWith('file:///')) return 'a file target must be an absolute path, file:///abs/path (file://host/… and relative paths are refused)';
+    if (!url.startsWith('file:///'))
+      return 'a file target must be an absolute path, file:///abs/path (file://host/… and relative paths are refused)';
     let path: string;
     try {
       path = decodeURIComponent(url.slice('file://'.length));
@@ -94,7 +97,10 @@ export const targetSchema = z
   .object({
     url: z.string().min(1, 'must not be empty'),
     endpoint: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
-    region: z.string().regex(/^[a-z0-9-]{1,40}$/, 'must be a region name such as us-east-1').optional(),
+    region: z
+      .string()
+      .regex(/^[a-z0-9-]{1,40}$/, 'must be a region name such as us-east-1')
+      .optional(),
     accessKeyIdEnv: envName.optional(),
     secretAccessKeyEnv: envName.optional(),
     forcePathStyle: z.boolean().optional(),
@@ -129,7 +135,8 @@ export const backupKeySchema = z
 /** Returns `key` when it is a safe object key; otherwise throws naming `field`. */
 export function safeKey(key: string, field = 'key'): string {
   const problem = key === '' ? 'must not be empty' : pathProblem(key);
-  if (problem) throw new InvalidStorageTargetError(`${field}: ${problem} (got ${JSON.stringify(key.slice(0, 60))}${key.length > 60 ? '…' : ''})`);
+  if (problem)
+    throw new InvalidStorageTargetError(`${field}: ${problem} (got ${JSON.stringify(key.slice(0, 60))}${key.length > 60 ? '…' : ''})`);
   return key;
 }
 

@@ -40,7 +40,10 @@ const toRecord = (r: RunRow): RunRecord => ({
 /** Who started which run: maps a public run id to its Temporal execution and owner. */
 export class RunStore {
   readonly #table: string;
-  constructor(private readonly pool: Pool, database: string) {
+  constructor(
+    private readonly pool: Pool,
+    database: string,
+  ) {
     this.#table = `${quoteIdentifier(database)}.runs`;
   }
 

@@ -14,7 +14,10 @@ const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
 export class TokenStore {
   readonly #table: string;
   readonly #users: string;
-  constructor(private readonly pool: Pool, database: string) {
+  constructor(
+    private readonly pool: Pool,
+    database: string,
+  ) {
     this.#table = `${quoteIdentifier(database)}.api_tokens`;
     this.#users = `${quoteIdentifier(database)}.users`;
   }
@@ -25,10 +28,11 @@ export class TokenStore {
     const [users] = await this.pool.query<RowDataPacket[]>(`SELECT id, name FROM ${this.#users} WHERE name = ?`, [userName]);
     const user = users[0] as { id: number; name: string };
     const secret = randomBytes(32).toString('base64url');
-    const [result] = await this.pool.query<ResultSetHeader>(
-      `INSERT INTO ${this.#table} (user_id, name, token_hash) VALUES (?, ?, ?)`,
-      [user.id, tokenName, sha256(secret).toString('hex')],
-    );
+    const [result] = await this.pool.query<ResultSetHeader>(`INSERT INTO ${this.#table} (user_id, name, token_hash) VALUES (?, ?, ?)`, [
+      user.id,
+      tokenName,
+      sha256(secret).toString('hex'),
+    ]);
     return { token: `dbf_${result.insertId}_${secret}`, user: { id: Number(user.id), name: user.name } };
   }
 

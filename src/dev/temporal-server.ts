@@ -145,9 +145,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions = {}
     await waitFor(`search attributes ${wanted.join(',')}`, async () => {
       if (wanted.length === 0 || !connection) return true;
       const c = connection;
-      const { customAttributes } = await c.withDeadline(Date.now() + 2_000, () =>
-        c.operatorService.listSearchAttributes({ namespace }),
-      );
+      const { customAttributes } = await c.withDeadline(Date.now() + 2_000, () => c.operatorService.listSearchAttributes({ namespace }));
       return wanted.every((name) => customAttributes && name in customAttributes);
     });
   } finally {

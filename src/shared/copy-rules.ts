@@ -32,7 +32,11 @@ export function findDestinationProblem(config: DbferryConfig, destination: Datab
     };
   }
   if (sameDatabase(config, destination, config.control)) {
-    return { field: 'destination.database', message: `"${destination.database}" is dbferry's control schema and is never a valid destination`, kind: 'forbidden' };
+    return {
+      field: 'destination.database',
+      message: `"${destination.database}" is dbferry's control schema and is never a valid destination`,
+      kind: 'forbidden',
+    };
   }
   return null;
 }
@@ -41,7 +45,10 @@ export function findDestinationProblem(config: DbferryConfig, destination: Datab
  * The checks a copy request must pass before anything runs: connections exist, the destination
  * allows writes, it is not dbferry's control schema and not the source itself.
  */
-export function findCopyRequestProblem(config: DbferryConfig, req: { source: DatabaseRef; destination: DatabaseRef }): RequestProblem | null {
+export function findCopyRequestProblem(
+  config: DbferryConfig,
+  req: { source: DatabaseRef; destination: DatabaseRef },
+): RequestProblem | null {
   if (!Object.hasOwn(config.connections, req.source.connection)) {
     return { field: 'source.connection', message: `no connection named "${req.source.connection}"`, kind: 'invalid' };
   }

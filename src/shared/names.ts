@@ -29,7 +29,5 @@ export function quoteIdentifier(name: string): string {
 
 /** Formats a zod error as `field.path: message; …`, so every message names the bad field. */
 export function describeZodError(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('; ');
+  return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`).join('; ');
 }

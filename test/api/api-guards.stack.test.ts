@@ -30,11 +30,12 @@ describe('API guards: auth, ownership, validation, locking', () => {
     await stack?.stop();
   });
 
-  const body = (over: Record<string, unknown> = {}) => JSON.stringify({
-    source: { connection: 'local', database: source },
-    destination: { connection: 'local', database: uniqueDbName('guard_dst') },
-    ...over,
-  });
+  const body = (over: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      source: { connection: 'local', database: source },
+      destination: { connection: 'local', database: uniqueDbName('guard_dst') },
+      ...over,
+    });
 
   it('answers 401 without a token, with a malformed token and with a wrong token, on REST and tRPC', async () => {
     for (const token of [null, 'garbage', 'dbf_1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', `${stack.alice.token.slice(0, -2)}xx`]) {
@@ -52,7 +53,11 @@ describe('API guards: auth, ownership, validation, locking', () => {
   it('hides a copy from everyone but its creator (404 on read and cancel)', async () => {
     const target = uniqueDbName('owned');
     created.push(target);
-    const res = await stack.http('/api/db-copies', { method: 'POST', token: stack.alice.token, body: body({ destination: { connection: 'local', database: target } }) });
+    const res = await stack.http('/api/db-copies', {
+      method: 'POST',
+      token: stack.alice.token,
+      body: body({ destination: { connection: 'local', database: target } }),
+    });
     const { id } = (await res.json()) as { id: string };
     expect((await stack.http(`/api/db-copies/${id}`, { token: stack.bob.token })).status).toBe(404);
     expect((await stack.http(`/api/db-copies/${id}/cancel`, { method: 'POST', token: stack.bob.token })).status).toBe(404);
@@ -67,7 +72,11 @@ describe('API guards: auth, ownership, validation, locking', () => {
     ['a backtick', { source: { connection: 'local', database: 'hostileprobe`x' } }, 'source.database'],
     ['a quote', { destination: { connection: 'local', database: "hostileprobe'; DROP DATABASE mysql; --" } }, 'destination.database'],
     ['a statement', { destination: { connection: 'local', database: 'hostileprobe; DROP TABLE x' } }, 'destination.database'],
-    ['a name over 64 characters', { destination: { connection: 'local', database: `hostileprobe_${'x'.repeat(70)}` } }, 'destination.database'],
+    [
+      'a name over 64 characters',
+      { destination: { connection: 'local', database: `hostileprobe_${'x'.repeat(70)}` } },
+      'destination.database',
+    ],
     ['an empty name', { source: { connection: 'local', database: '' } }, 'source.database'],
     ['an unknown connection', { destination: { connection: 'nowhere', database: 'hostileprobe_conn' } }, 'destination.connection'],
     ['a hostile connection name', { destination: { connection: '../etc"', database: 'hostileprobe_c' } }, 'destination.connection'],
@@ -97,18 +106,24 @@ describe('API guards: auth, ownership, validation, locking', () => {
   });
 
   it('refuses a destination without allowWrite and the control schema before anything runs', async () => {
-    const readonly = await stack.http('/api/db-copies', { method: 'POST', token: stack.alice.token, body: body({ destination: { connection: 'readonly', database: 'hostileprobe_ro' } }) });
+    const readonly = await stack.http('/api/db-copies', {
+      method: 'POST',
+      token: stack.alice.token,
+      body: body({ destination: { connection: 'readonly', database: 'hostileprobe_ro' } }),
+    });
     expect(readonly.status).toBe(403);
     expect(((await readonly.json()) as { message: string }).message).toMatch(/^destination\.connection: .*does not allow writes/);
     const control = await stack.http('/api/db-copies', {
-      method: 'POST', token: stack.alice.token,
+      method: 'POST',
+      token: stack.alice.token,
       body: body({ destination: { connection: 'local', database: stack.config.control.database } }),
     });
     expect(control.status).toBe(403);
     expect(((await control.json()) as { message: string }).message).toMatch(/^destination\.database: .*control schema/);
     // The control schema is just as protected when reached through another connection to the same server.
     const viaOther = await stack.http('/api/db-copies', {
-      method: 'POST', token: stack.alice.token,
+      method: 'POST',
+      token: stack.alice.token,
       body: body({ destination: { connection: 'guarded', database: stack.config.control.database } }),
     });
     expect(viaOther.status).toBe(403);
@@ -128,10 +143,20 @@ describe('API guards: auth, ownership, validation, locking', () => {
     const target = uniqueDbName('busy');
     created.push(target);
     const request = body({ destination: { connection: 'local', database: target } });
-    const first = await stack.http('/api/db-copies', { method: 'POST', token: stack.alice.token, body: request, headers: { 'idempotency-key': 'k-1' } });
+    const first = await stack.http('/api/db-copies', {
+      method: 'POST',
+      token: stack.alice.token,
+      body: request,
+      headers: { 'idempotency-key': 'k-1' },
+    });
     expect(first.status).toBe(201);
     const { id } = (await first.json()) as { id: string };
-    const replay = await stack.http('/api/db-copies', { method: 'POST', token: stack.alice.token, body: request, headers: { 'idempotency-key': 'k-1' } });
+    const replay = await stack.http('/api/db-copies', {
+      method: 'POST',
+      token: stack.alice.token,
+      body: request,
+      headers: { 'idempotency-key': 'k-1' },
+    });
     expect(replay.status).toBe(200);
     expect(((await replay.json()) as { id: string }).id).toBe(id);
 
@@ -142,7 +167,12 @@ describe('API guards: auth, ownership, validation, locking', () => {
 
     expect((await waitForCopy(stack.alice.client, id)).status).toBe('succeeded');
     // Once it is over, the destination is free again (and the same key still means the same copy).
-    const again = await stack.http('/api/db-copies', { method: 'POST', token: stack.alice.token, body: request, headers: { 'idempotency-key': 'k-1' } });
+    const again = await stack.http('/api/db-copies', {
+      method: 'POST',
+      token: stack.alice.token,
+      body: request,
+      headers: { 'idempotency-key': 'k-1' },
+    });
     expect(((await again.json()) as { id: string }).id).toBe(id);
   });
 

@@ -42,7 +42,10 @@ describe('the dbferry CLI', () => {
 
   it('copies with --follow, printing plain progress lines off a terminal, then shows the status as JSON', async () => {
     const token = (await dbferry(['token', 'create', '--user', 'dave'])).stdout.trim().split('\n').at(-1)!;
-    const copy = await dbferry(['copy', '--from', `local/${source}`, '--to', `local/${destination}`, '--threads', '2', '--recreate', '--follow'], { DBFERRY_TOKEN: token });
+    const copy = await dbferry(
+      ['copy', '--from', `local/${source}`, '--to', `local/${destination}`, '--threads', '2', '--recreate', '--follow'],
+      { DBFERRY_TOKEN: token },
+    );
     expect(copy.stderr).toBe('');
     expect(copy.code).toBe(0);
     const lines = copy.stdout.trim().split('\n');
@@ -58,7 +61,9 @@ describe('the dbferry CLI', () => {
 
   it('exits 1 with the failure reason for a failed copy, and 2 with a clear message for bad usage', async () => {
     const token = (await dbferry(['token', 'create', '--user', 'erin'])).stdout.trim().split('\n').at(-1)!;
-    const failed = await dbferry(['copy', '--from', 'local/t_no_such_db_cli', '--to', `local/${uniqueDbName('cli_never')}`, '--follow'], { DBFERRY_TOKEN: token });
+    const failed = await dbferry(['copy', '--from', 'local/t_no_such_db_cli', '--to', `local/${uniqueDbName('cli_never')}`, '--follow'], {
+      DBFERRY_TOKEN: token,
+    });
     expect(failed.code).toBe(1);
     expect(failed.stdout).toContain('error: source database "t_no_such_db_cli" does not exist');
 

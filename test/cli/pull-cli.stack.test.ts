@@ -15,8 +15,11 @@ describe('dbferry pull, pulls and cleanup', () => {
   const source = uniqueDbName('pcli_src');
   const destination = uniqueDbName('pcli_dst');
   const profile = () => ({
-    source: { connection: 'local', database: source }, destination: { connection: 'local', database: destination },
-    secretEnv: PULL_SECRET_ENV, sanitize: peopleRules, excludeTables: ['audit_log'],
+    source: { connection: 'local', database: source },
+    destination: { connection: 'local', database: destination },
+    secretEnv: PULL_SECRET_ENV,
+    sanitize: peopleRules,
+    excludeTables: ['audit_log'],
   });
 
   beforeAll(async () => {

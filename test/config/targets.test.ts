@@ -14,20 +14,26 @@ const long = 'x'.repeat(1000);
 describe('backup targets in the config file', () => {
   it('accepts s3 and file targets and defaults to none', () => {
     expect(parseConfig(JSON.stringify(base)).targets).toEqual({});
-    const config = parseConfig(JSON.stringify({
-      ...base,
-      targets: {
-        aws: { url: 's3://acme-backups/mysql/prod', region: 'eu-west-1', accessKeyIdEnv: 'BK_KEY', secretAccessKeyEnv: 'BK_SECRET' },
-        minio: { url: 's3://backups', endpoint: 'http://127.0.0.1:9000', forcePathStyle: true },
-        local: { url: 'file:///var/backups/db' },
-      },
-    }));
+    const config = parseConfig(
+      JSON.stringify({
+        ...base,
+        targets: {
+          aws: { url: 's3://acme-backups/mysql/prod', region: 'eu-west-1', accessKeyIdEnv: 'BK_KEY', secretAccessKeyEnv: 'BK_SECRET' },
+          minio: { url: 's3://backups', endpoint: 'http://127.0.0.1:9000', forcePathStyle: true },
+          local: { url: 'file:///var/backups/db' },
+        },
+      }),
+    );
     expect(Object.keys(config.targets)).toEqual(['aws', 'minio', 'local']);
   });
 
   it.each([
     ['a ../ segment in an s3 prefix', { url: 's3://acme/../other' }, /targets\.offsite\.url: prefix must not contain \.\. segments/],
-    ['a ../ segment deeper in an s3 prefix', { url: 's3://acme/a/b/../../../etc' }, /targets\.offsite\.url: prefix must not contain \.\. segments/],
+    [
+      'a ../ segment deeper in an s3 prefix',
+      { url: 's3://acme/a/b/../../../etc' },
+      /targets\.offsite\.url: prefix must not contain \.\. segments/,
+    ],
     ['a prefix starting with /', { url: 's3://acme//etc/passwd' }, /targets\.offsite\.url: prefix must not start with \//],
     ['a 1000-character url', { url: `s3://acme/${long}` }, /targets\.offsite\.url: must be at most 512 characters/],
     ['a backslash', { url: 's3://acme/a\\..\\b' }, /targets\.offsite\.url: must not contain backslashes/],
@@ -36,18 +42,38 @@ describe('backup targets in the config file', () => {
     ['an upper-case bucket', { url: 's3://Acme/x' }, /targets\.offsite\.url: bucket "Acme" must be 3-63 lowercase/],
     ['a bucket with an underscore', { url: 's3://acme_backups' }, /targets\.offsite\.url: bucket "acme_backups"/],
     ['a two-letter bucket', { url: 's3://ab' }, /targets\.offsite\.url: bucket "ab"/],
-    ['a bucket that looks like an IP address', { url: 's3://192.168.1.10/x' }, /targets\.offsite\.url: bucket "192\.168\.1\.10" must not .* IP address/],
+    [
+      'a bucket that looks like an IP address',
+      { url: 's3://192.168.1.10/x' },
+      /targets\.offsite\.url: bucket "192\.168\.1\.10" must not .* IP address/,
+    ],
     ['a relative file path', { url: 'file://backups/db' }, /targets\.offsite\.url: a file target must be an absolute path/],
     ['a file path with ..', { url: 'file:///var/backups/../../etc' }, /targets\.offsite\.url: path must not contain \.\. segments/],
-    ['a percent-encoded .. in a file path', { url: 'file:///var/%2e%2e/etc' }, /targets\.offsite\.url: path must not contain \.\. segments/],
+    [
+      'a percent-encoded .. in a file path',
+      { url: 'file:///var/%2e%2e/etc' },
+      /targets\.offsite\.url: path must not contain \.\. segments/,
+    ],
     ['a file target at /', { url: 'file:///' }, /targets\.offsite\.url: must name a directory, not \//],
     ['a query string', { url: 's3://acme/x?region=us-east-1' }, /targets\.offsite\.url: must not contain a query/],
     ['another scheme', { url: 'https://acme.s3.amazonaws.com/x' }, /targets\.offsite\.url: must start with s3:\/\/bucket or file:\/\/\//],
     ['an inline secret', { url: 's3://acme', secretAccessKey: 'hunter2' }, /targets\.offsite: .*secretAccessKey/],
-    ['a key id without its secret', { url: 's3://acme', accessKeyIdEnv: 'K' }, /targets\.offsite\.secretAccessKeyEnv: give accessKeyIdEnv and secretAccessKeyEnv together/],
-    ['an env var name that is not one', { url: 's3://acme', accessKeyIdEnv: 'A B', secretAccessKeyEnv: 'S' }, /targets\.offsite\.accessKeyIdEnv: must be an environment variable name/],
+    [
+      'a key id without its secret',
+      { url: 's3://acme', accessKeyIdEnv: 'K' },
+      /targets\.offsite\.secretAccessKeyEnv: give accessKeyIdEnv and secretAccessKeyEnv together/,
+    ],
+    [
+      'an env var name that is not one',
+      { url: 's3://acme', accessKeyIdEnv: 'A B', secretAccessKeyEnv: 'S' },
+      /targets\.offsite\.accessKeyIdEnv: must be an environment variable name/,
+    ],
     ['an endpoint that is not http(s)', { url: 's3://acme', endpoint: 'ftp://x' }, /targets\.offsite\.endpoint: must be an http\(s\) URL/],
-    ['an endpoint on a file target', { url: 'file:///var/b', endpoint: 'http://x' }, /targets\.offsite\.endpoint: applies only to s3:\/\/ targets/],
+    [
+      'an endpoint on a file target',
+      { url: 'file:///var/b', endpoint: 'http://x' },
+      /targets\.offsite\.endpoint: applies only to s3:\/\/ targets/,
+    ],
   ])('refuses %s, naming the field', (_label, target, message) => {
     expect(withTarget(target)).toThrow(ConfigError);
     expect(withTarget(target)).toThrow(message);

@@ -5,7 +5,11 @@ import { WorkflowIdConflictPolicy, type WorkflowHandle } from '@temporalio/clien
 import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
 import {
-  backupWorkflowId, type BackupState, type BackupWorkflowInput, type RestoreState, type RestoreWorkflowInput,
+  backupWorkflowId,
+  type BackupState,
+  type BackupWorkflowInput,
+  type RestoreState,
+  type RestoreWorkflowInput,
 } from '../../src/workflows/backup/contracts.ts';
 import { copyWorkflowId } from '../../src/workflows/copy/contracts.ts';
 import type { BackupStore } from '../../src/activities/storage/store.ts';
@@ -19,7 +23,13 @@ export type RestoreRequest = Pick<RestoreWorkflowInput, 'target' | 'key' | 'dest
 /** Starts backupDatabase with the workflow id the API uses (one backup per source at a time). */
 export async function startBackup(stack: TestStack, request: BackupRequest): Promise<WorkflowHandle<typeof backupDatabase>> {
   const input: BackupWorkflowInput = {
-    backupId: randomUUID(), threads: 2, requestedBy: 'test', callbackUrl: null, scheduleId: null, retention: null, ...request,
+    backupId: randomUUID(),
+    threads: 2,
+    requestedBy: 'test',
+    callbackUrl: null,
+    scheduleId: null,
+    retention: null,
+    ...request,
   };
   return stack.temporal.workflow.start<typeof backupDatabase>('backupDatabase', {
     taskQueue: stack.config.taskQueue,
@@ -32,7 +42,12 @@ export async function startBackup(stack: TestStack, request: BackupRequest): Pro
 /** Starts restoreBackup under the destination's copy lock, as the API does. */
 export async function startRestore(stack: TestStack, request: RestoreRequest): Promise<WorkflowHandle<typeof restoreBackup>> {
   const input: RestoreWorkflowInput = {
-    restoreId: randomUUID(), recreateDestination: false, threads: 2, requestedBy: 'test', callbackUrl: null, ...request,
+    restoreId: randomUUID(),
+    recreateDestination: false,
+    threads: 2,
+    requestedBy: 'test',
+    callbackUrl: null,
+    ...request,
   };
   return stack.temporal.workflow.start<typeof restoreBackup>('restoreBackup', {
     taskQueue: stack.config.taskQueue,
@@ -46,7 +61,10 @@ export async function startRestore(stack: TestStack, request: RestoreRequest): P
  * Waits for the run to close and returns its final state (from the memo, as the API reads it),
  * with every progress value seen on the way (polled through the query).
  */
-export async function finish<S extends BackupState | RestoreState>(handle: WorkflowHandle, query: string): Promise<{ state: S; progress: number[] }> {
+export async function finish<S extends BackupState | RestoreState>(
+  handle: WorkflowHandle,
+  query: string,
+): Promise<{ state: S; progress: number[] }> {
   const progress: number[] = [];
   let closed = false;
   const result = handle.result().finally(() => (closed = true));
@@ -83,7 +101,12 @@ export async function keysUnder(store: BackupStore, prefix: string): Promise<str
 /** A raw client on the test S3 server, for what the store does not expose (pending multipart uploads). */
 export function rawS3Client(): S3Client {
   const s3 = inject('s3');
-  return new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  return new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
 }
 
 /** Keys of the multipart uploads still pending under `prefix` in `bucket`. */

@@ -20,7 +20,10 @@ const esc = (name: string): string => `\`${name.replace(/`/g, '``')}\``;
 // Removes `db`. qualifiers (quoted and bare) so a view in the source and one in the copy compare equal.
 export function stripDbQualifiers(sql: string, db: string): string {
   const bare = db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return sql.split(`${esc(db)}.`).join('').replace(new RegExp(`\\b${bare}\\.`, 'g'), '');
+  return sql
+    .split(`${esc(db)}.`)
+    .join('')
+    .replace(new RegExp(`\\b${bare}\\.`, 'g'), '');
 }
 
 // Reads the snapshot of `db`: per-table CHECKSUM/COUNT/columns/indexes/FKs plus views, routines, triggers, events.
@@ -47,8 +50,7 @@ export async function describeDatabase(db: string): Promise<DatabaseSnapshot> {
         FROM information_schema.KEY_COLUMN_USAGE k WHERE k.CONSTRAINT_SCHEMA = rc.CONSTRAINT_SCHEMA
         AND k.TABLE_NAME = rc.TABLE_NAME AND k.CONSTRAINT_NAME = rc.CONSTRAINT_NAME) AS cols
       FROM information_schema.REFERENTIAL_CONSTRAINTS rc WHERE rc.CONSTRAINT_SCHEMA = ? ORDER BY rc.TABLE_NAME, rc.CONSTRAINT_NAME`);
-    const byTable = (rows: Row[], tbl: string): Row[] =>
-      rows.filter((r) => r.tbl === tbl).map(({ tbl: _tbl, ...rest }) => rest);
+    const byTable = (rows: Row[], tbl: string): Row[] => rows.filter((r) => r.tbl === tbl).map(({ tbl: _tbl, ...rest }) => rest);
 
     const tables: DatabaseSnapshot['tables'] = {};
     for (const { name, ...options } of tableRows) {
@@ -64,10 +66,11 @@ export async function describeDatabase(db: string): Promise<DatabaseSnapshot> {
         foreignKeys: byTable(fks, t),
       };
     }
-    const views = (await q(`SELECT TABLE_NAME AS name, VIEW_DEFINITION AS definition, CHECK_OPTION AS checkOption,
+    const views = (
+      await q(`SELECT TABLE_NAME AS name, VIEW_DEFINITION AS definition, CHECK_OPTION AS checkOption,
       IS_UPDATABLE AS updatable, SECURITY_TYPE AS security, ALGORITHM AS algorithm, CHARACTER_SET_CLIENT AS charsetClient
-      FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME`))
-      .map((v) => ({ ...v, definition: stripDbQualifiers(String(v.definition), db) }));
+      FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME`)
+    ).map((v) => ({ ...v, definition: stripDbQualifiers(String(v.definition), db) }));
     const routines = await q(`SELECT ROUTINE_NAME AS name, ROUTINE_TYPE AS type, DTD_IDENTIFIER AS returns,
       ROUTINE_DEFINITION AS body, IS_DETERMINISTIC AS isDeterministic, SQL_DATA_ACCESS AS dataAccess, SECURITY_TYPE AS security,
       SQL_MODE AS sqlMode, ROUTINE_COMMENT AS comment, DEFINER AS definer, CHARACTER_SET_CLIENT AS charsetClient,
@@ -94,7 +97,10 @@ export async function describeDatabase(db: string): Promise<DatabaseSnapshot> {
 // Asserts that `copy` is a faithful copy of `source` (vitest prints a structural diff on mismatch).
 export async function expectSameDatabase(source: string, copy: string): Promise<void> {
   const [a, b] = await Promise.all([describeDatabase(source), describeDatabase(copy)]);
-  const missing = (s: DatabaseSnapshot): string[] => Object.entries(s.tables).filter(([, t]) => t.checksum === null).map(([n]) => n);
+  const missing = (s: DatabaseSnapshot): string[] =>
+    Object.entries(s.tables)
+      .filter(([, t]) => t.checksum === null)
+      .map(([n]) => n);
   expect(missing(a), `CHECKSUM TABLE returned NULL in ${source}`).toEqual([]);
   expect(missing(b), `CHECKSUM TABLE returned NULL in ${copy}`).toEqual([]);
   expect(b, `${copy} differs from ${source}`).toEqual(a);

@@ -27,9 +27,18 @@ function prng(seed: number): () => number {
 
 // Text that trips up escaping, charset handling and line-oriented SQL splitters.
 export const NASTY_STRINGS: readonly string[] = [
-  '🦀 日本語 ñ Ω', "O'Reilly's \"quoted\" `ticks`", 'back\\slash \\n( not a newline \\', 'line1\nline2\r\nline3\n(',
-  "');\n(DROP TABLE x;--", 'Ελληνικά עברית العربية हिन्दी', '𝕏 astral 🏳️‍🌈 zwj 👩‍👩‍👧', 'tab\there\0nul', 'NULL', "\\'",
-  ';\n', '*/ /*!50000 SELECT 1*/ -- ',
+  '🦀 日本語 ñ Ω',
+  'O\'Reilly\'s "quoted" `ticks`',
+  'back\\slash \\n( not a newline \\',
+  'line1\nline2\r\nline3\n(',
+  "');\n(DROP TABLE x;--",
+  'Ελληνικά עברית العربية हिन्दी',
+  '𝕏 astral 🏳️‍🌈 zwj 👩‍👩‍👧',
+  'tab\there\0nul',
+  'NULL',
+  "\\'",
+  ';\n',
+  '*/ /*!50000 SELECT 1*/ -- ',
 ];
 
 // DDL; run in a session with sql_mode='' so zero-date defaults are accepted. Order matters only for the FK cycle.
@@ -123,65 +132,160 @@ export async function createHardSchema(db: string, opts: { rows?: number } = {})
     for (const ddl of HARD_SCHEMA_DDL) await conn.query(ddl);
 
     const ids = (count: number): number[] => Array.from({ length: count }, (_, i) => i + 1);
-    await insert(conn, 'authors', ['id', 'name', 'bio', 'favourite_book_id', 'born', 'created_at'], ids(n).map((i) => [
-      i, `${pick(NASTY_STRINGS)} ${i}`, maybe(text()), null,
-      i % 7 === 0 ? '0000-00-00' : i % 11 === 0 ? raw('DEFAULT') : `19${10 + (i % 90)}-0${1 + (i % 9)}-1${i % 10}`,
-      i % 5 === 0 ? '0000-00-00 00:00:00' : `2020-02-29 23:59:${String(i % 60).padStart(2, '0')}`,
-    ]));
-    await insert(conn, 'books', ['id', 'author_id', 'title', 'notes', 'price'], ids(n).map((i) => [
-      i, 1 + int(n), `${pick(NASTY_STRINGS)} vol ${i}`, maybe(text()), maybe((int(10_000_000) / 100).toFixed(2)),
-    ]));
+    await insert(
+      conn,
+      'authors',
+      ['id', 'name', 'bio', 'favourite_book_id', 'born', 'created_at'],
+      ids(n).map((i) => [
+        i,
+        `${pick(NASTY_STRINGS)} ${i}`,
+        maybe(text()),
+        null,
+        i % 7 === 0 ? '0000-00-00' : i % 11 === 0 ? raw('DEFAULT') : `19${10 + (i % 90)}-0${1 + (i % 9)}-1${i % 10}`,
+        i % 5 === 0 ? '0000-00-00 00:00:00' : `2020-02-29 23:59:${String(i % 60).padStart(2, '0')}`,
+      ]),
+    );
+    await insert(
+      conn,
+      'books',
+      ['id', 'author_id', 'title', 'notes', 'price'],
+      ids(n).map((i) => [i, 1 + int(n), `${pick(NASTY_STRINGS)} vol ${i}`, maybe(text()), maybe((int(10_000_000) / 100).toFixed(2))]),
+    );
     // Second pass closes the FK cycle and makes slugs differ from what the trigger would compute.
     await conn.query('UPDATE authors SET favourite_book_id = 1 + ((id * 7) % ?) WHERE id % 3 <> 0', [n]);
     await conn.query("UPDATE books SET slug = CONCAT('custom-', id, '-', slug) WHERE id % 3 = 0");
 
     const nCat = Math.max(10, Math.floor(n / 4));
-    await insert(conn, 'categories', ['id', 'parent_id', 'label'], ids(nCat).map((i) => [i, null, `cat ${pick(NASTY_STRINGS)}`]));
-    await conn.query('UPDATE categories SET parent_id = CASE WHEN id = 1 THEN NULL WHEN id % 2 = 0 THEN id - 1 ELSE ? - id + 1 END', [nCat]);
+    await insert(
+      conn,
+      'categories',
+      ['id', 'parent_id', 'label'],
+      ids(nCat).map((i) => [i, null, `cat ${pick(NASTY_STRINGS)}`]),
+    );
+    await conn.query('UPDATE categories SET parent_id = CASE WHEN id = 1 THEN NULL WHEN id % 2 = 0 THEN id - 1 ELSE ? - id + 1 END', [
+      nCat,
+    ]);
 
-    await insert(conn, 'reviews', ['book_id', 'rating', 'body'], ids(n * 2).map(() => [1 + int(n), 1 + int(5), maybe(text())]));
+    await insert(
+      conn,
+      'reviews',
+      ['book_id', 'rating', 'body'],
+      ids(n * 2).map(() => [1 + int(n), 1 + int(5), maybe(text())]),
+    );
     await conn.query('CALL add_review(1, 5, ?)', ['via procedure 🦀 ']);
 
     const pairs = new Set<string>();
     while (pairs.size < Math.min(n * 1.5, n * nCat)) pairs.add(`${1 + int(n)}:${1 + int(nCat)}`);
-    await insert(conn, 'book_categories', ['book_id', 'category_id', 'order'],
-      [...pairs].map((p, i) => [...p.split(':').map(Number), i - 50] as SqlValue[]));
+    await insert(
+      conn,
+      'book_categories',
+      ['book_id', 'category_id', 'order'],
+      [...pairs].map((p, i) => [...p.split(':').map(Number), i - 50] as SqlValue[]),
+    );
 
-    const streamRows = ids(n).map((i) => [pick(['click', 'view', 'view', 'buy']), maybe(JSON.stringify({ i: i % 10, u: pick(NASTY_STRINGS) })),
-      maybe(`2024-01-01 00:00:0${i % 3}.${i % 2 ? '500' : '000'}`)] as SqlValue[]);
+    const streamRows = ids(n).map(
+      (i) =>
+        [
+          pick(['click', 'view', 'view', 'buy']),
+          maybe(JSON.stringify({ i: i % 10, u: pick(NASTY_STRINGS) })),
+          maybe(`2024-01-01 00:00:0${i % 3}.${i % 2 ? '500' : '000'}`),
+        ] as SqlValue[],
+    );
     await insert(conn, 'event_stream', ['kind', 'payload', 'happened_at'], [...streamRows, ...streamRows.slice(0, 20)]); // exact duplicates
 
-    await insert(conn, 'places', ['id', 'name', 'loc', 'area', 'shape'], ids(n).map((i) => {
-      const x = (int(36000) - 18000) / 100, y = (int(18000) - 9000) / 100;
-      const poly = `POLYGON((${x} ${y}, ${x + 1} ${y}, ${x + 1} ${y + 1}, ${x} ${y}))`;
-      const shapes = [`LINESTRING(0 0, ${x} ${y})`, `MULTIPOINT(1 1, ${x} ${y})`, `GEOMETRYCOLLECTION(POINT(${y} ${x}))`, poly];
-      return [i, maybe(pick(NASTY_STRINGS)), raw(conn.format('ST_GeomFromText(?, 0)', [`POINT(${x} ${y})`])),
-        rnd() < 0.2 ? null : raw(conn.format('ST_GeomFromText(?, 0)', [poly])),
-        rnd() < 0.2 ? null : raw(conn.format('ST_GeomFromText(?, 0)', [pick(shapes)]))];
-    }));
+    await insert(
+      conn,
+      'places',
+      ['id', 'name', 'loc', 'area', 'shape'],
+      ids(n).map((i) => {
+        const x = (int(36000) - 18000) / 100,
+          y = (int(18000) - 9000) / 100;
+        const poly = `POLYGON((${x} ${y}, ${x + 1} ${y}, ${x + 1} ${y + 1}, ${x} ${y}))`;
+        const shapes = [`LINESTRING(0 0, ${x} ${y})`, `MULTIPOINT(1 1, ${x} ${y})`, `GEOMETRYCOLLECTION(POINT(${y} ${x}))`, poly];
+        return [
+          i,
+          maybe(pick(NASTY_STRINGS)),
+          raw(conn.format('ST_GeomFromText(?, 0)', [`POINT(${x} ${y})`])),
+          rnd() < 0.2 ? null : raw(conn.format('ST_GeomFromText(?, 0)', [poly])),
+          rnd() < 0.2 ? null : raw(conn.format('ST_GeomFromText(?, 0)', [pick(shapes)])),
+        ];
+      }),
+    );
 
-    const jsonDocs = ['{"a":[1,2.5,{"b":"🦀 日本語"}],"s":"q\\" bs\\\\ nl\\n","n":null,"t":true}', '[]', '{}', '"just a string"',
-      '{"deep":{"er":{"est":[[[]],{"x":-0.0001e-10}]}},"big":18446744073709551615}', 'null', '[1,"\\u0000",{"k":"\\ud83e\\udd80"}]'];
-    await insert(conn, 'samples', ['small_blob', 'big_blob', 'doc', 'amount', 'flags', 'mood', 'tags', 'big', 'neg', 'f', 'd', 't',
-      'yr', 'dt', 'da', 'ts', 'dt6', 'txt', 'key'], ids(n).map((i) => [
-      maybe(bytes(int(200))), i % 50 === 1 ? bytes(70_000) : maybe(bytes(int(2000))), maybe(pick(jsonDocs)),
-      maybe(`${int(2) ? '-' : ''}${int(1e9)}.${String(int(1e10)).padStart(10, '0')}`), maybe(int(1024)),
-      maybe(pick(['happy', 'sad', 'ñ Ω ☃', "quote's", ''])), maybe(pick(['', 'red', 'red,blue', 'green,ünï', 'red,green,blue,ünï'])),
-      maybe(`1844674407370955${1600 + int(16)}`), maybe(pick(['-9223372036854775808', '9223372036854775807', '0', String(i)])),
-      maybe(pick([0.5, -1.25, 3.40282e38, 1e-38, 0, 123456, -0.0078125, 1.17549e-38])), maybe(pick([Math.PI, -1e-300, 1.7976931348623157e308, 0.1, 2 / 3, i / 7])),
-      maybe(pick(['-838:59:59.000000', '838:59:59.999999', '00:00:00.000001', '-00:00:01.5', `${i}:01:02.345678`])),
-      maybe(pick([0, 1901, 2155, 2024])),
-      i % 4 === 0 ? '0000-00-00 00:00:00' : i % 4 === 1 ? raw('DEFAULT') : i % 8 === 2 ? '2020-00-15 10:00:00' : '9999-12-31 23:59:59',
-      i % 3 === 0 ? '0000-00-00' : i % 3 === 1 ? '2024-02-00' : '1000-01-01',
-      i % 3 === 0 ? '0000-00-00 00:00:00' : i % 3 === 1 ? raw('DEFAULT') : '2038-01-19 03:14:07',
-      maybe(`2024-06-30 12:34:56.${String(int(1e6)).padStart(6, '0')}`), maybe(text()), maybe(pick(NASTY_STRINGS).slice(0, 20)),
-    ]));
-    await conn.query("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'; INSERT INTO samples (id, txt) VALUES (0, 'id zero'); SET SESSION sql_mode = ''");
+    const jsonDocs = [
+      '{"a":[1,2.5,{"b":"🦀 日本語"}],"s":"q\\" bs\\\\ nl\\n","n":null,"t":true}',
+      '[]',
+      '{}',
+      '"just a string"',
+      '{"deep":{"er":{"est":[[[]],{"x":-0.0001e-10}]}},"big":18446744073709551615}',
+      'null',
+      '[1,"\\u0000",{"k":"\\ud83e\\udd80"}]',
+    ];
+    await insert(
+      conn,
+      'samples',
+      [
+        'small_blob',
+        'big_blob',
+        'doc',
+        'amount',
+        'flags',
+        'mood',
+        'tags',
+        'big',
+        'neg',
+        'f',
+        'd',
+        't',
+        'yr',
+        'dt',
+        'da',
+        'ts',
+        'dt6',
+        'txt',
+        'key',
+      ],
+      ids(n).map((i) => [
+        maybe(bytes(int(200))),
+        i % 50 === 1 ? bytes(70_000) : maybe(bytes(int(2000))),
+        maybe(pick(jsonDocs)),
+        maybe(`${int(2) ? '-' : ''}${int(1e9)}.${String(int(1e10)).padStart(10, '0')}`),
+        maybe(int(1024)),
+        maybe(pick(['happy', 'sad', 'ñ Ω ☃', "quote's", ''])),
+        maybe(pick(['', 'red', 'red,blue', 'green,ünï', 'red,green,blue,ünï'])),
+        maybe(`1844674407370955${1600 + int(16)}`),
+        maybe(pick(['-9223372036854775808', '9223372036854775807', '0', String(i)])),
+        maybe(pick([0.5, -1.25, 3.40282e38, 1e-38, 0, 123456, -0.0078125, 1.17549e-38])),
+        maybe(pick([Math.PI, -1e-300, 1.7976931348623157e308, 0.1, 2 / 3, i / 7])),
+        maybe(pick(['-838:59:59.000000', '838:59:59.999999', '00:00:00.000001', '-00:00:01.5', `${i}:01:02.345678`])),
+        maybe(pick([0, 1901, 2155, 2024])),
+        i % 4 === 0 ? '0000-00-00 00:00:00' : i % 4 === 1 ? raw('DEFAULT') : i % 8 === 2 ? '2020-00-15 10:00:00' : '9999-12-31 23:59:59',
+        i % 3 === 0 ? '0000-00-00' : i % 3 === 1 ? '2024-02-00' : '1000-01-01',
+        i % 3 === 0 ? '0000-00-00 00:00:00' : i % 3 === 1 ? raw('DEFAULT') : '2038-01-19 03:14:07',
+        maybe(`2024-06-30 12:34:56.${String(int(1e6)).padStart(6, '0')}`),
+        maybe(text()),
+        maybe(pick(NASTY_STRINGS).slice(0, 20)),
+      ]),
+    );
+    await conn.query(
+      "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'; INSERT INTO samples (id, txt) VALUES (0, 'id zero'); SET SESSION sql_mode = ''",
+    );
     await conn.query("UPDATE samples SET txt = CONCAT(IFNULL(txt, ''), '!') WHERE id % 10 = 0"); // fires samples_bu
   } finally {
     await conn.end();
   }
   return {
-    tables: ['audit_log', 'authors', 'book_categories', 'books', 'categories', 'empty_things', 'event_stream', 'places', 'reviews', 'samples'],
+    tables: [
+      'audit_log',
+      'authors',
+      'book_categories',
+      'books',
+      'categories',
+      'empty_things',
+      'event_stream',
+      'places',
+      'reviews',
+      'samples',
+    ],
   };
 }

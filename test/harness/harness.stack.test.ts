@@ -28,7 +28,10 @@ async function rows(sql: string, params: unknown[] = [], db?: string): Promise<R
 
 // myloader -B creates the target with server defaults, so the target must be created with the source's charset first.
 async function createDatabaseLike(source: string, target: string): Promise<void> {
-  const [s] = await rows('SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [source]);
+  const [s] = await rows(
+    'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+    [source],
+  );
   await rows(`CREATE DATABASE \`${target}\` CHARACTER SET ${String(s?.cs)} COLLATE ${String(s?.co)}`);
 }
 
@@ -39,21 +42,35 @@ async function copyProgrammable(source: string, target: string, what: 'routines'
   const dst = await rootConnection(target);
   const query = async (sql: string, params: unknown[] = []): Promise<RowDataPacket[]> => (await src.query<RowDataPacket[]>(sql, params))[0];
   try {
-    const objects: { show: string; key: string }[] = what === 'routines'
-      ? (await query('SELECT ROUTINE_TYPE AS t, ROUTINE_NAME AS n FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?', [source]))
-        .map((r) => ({ show: `SHOW CREATE ${String(r.t)} \`${String(r.n)}\``, key: `Create ${r.t === 'FUNCTION' ? 'Function' : 'Procedure'}` }))
-      : [
-        ...(await query(`SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?
-          ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`, [source]))
-          .map((r) => ({ show: `SHOW CREATE TRIGGER \`${String(r.n)}\``, key: 'SQL Original Statement' })),
-        ...(await query('SELECT EVENT_NAME AS n FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?', [source]))
-          .map((r) => ({ show: `SHOW CREATE EVENT \`${String(r.n)}\``, key: 'Create Event' })),
-      ];
+    const objects: { show: string; key: string }[] =
+      what === 'routines'
+        ? (
+            await query('SELECT ROUTINE_TYPE AS t, ROUTINE_NAME AS n FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?', [source])
+          ).map((r) => ({
+            show: `SHOW CREATE ${String(r.t)} \`${String(r.n)}\``,
+            key: `Create ${r.t === 'FUNCTION' ? 'Function' : 'Procedure'}`,
+          }))
+        : [
+            ...(
+              await query(
+                `SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?
+          ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`,
+                [source],
+              )
+            ).map((r) => ({ show: `SHOW CREATE TRIGGER \`${String(r.n)}\``, key: 'SQL Original Statement' })),
+            ...(await query('SELECT EVENT_NAME AS n FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?', [source])).map((r) => ({
+              show: `SHOW CREATE EVENT \`${String(r.n)}\``,
+              key: 'Create Event',
+            })),
+          ];
     for (const { show, key } of objects) {
       const [def] = await query(show);
       if (!def || def.character_set_client !== 'utf8mb4') throw new Error(`${show}: only utf8mb4 clients are handled here`);
-      await dst.query('SET SESSION sql_mode = ?, SESSION time_zone = ?, collation_connection = ?',
-        [def.sql_mode, def.time_zone ?? 'SYSTEM', def.collation_connection]);
+      await dst.query('SET SESSION sql_mode = ?, SESSION time_zone = ?, collation_connection = ?', [
+        def.sql_mode,
+        def.time_zone ?? 'SYSTEM',
+        def.collation_connection,
+      ]);
       await dst.query(String(def[key])); // no params: '?' inside bodies must stay literal
     }
   } finally {
@@ -77,15 +94,21 @@ async function copyLikeDbferry(source: string, target: string, dir: string): Pro
 async function copyWithMysqldump(source: string, target: string): Promise<void> {
   await createDatabaseLike(source, target);
   const conn = SERVER.join(' ');
-  await run('bash', ['-o', 'pipefail', '-c',
-    `mysqldump ${conn} --single-transaction --routines --events --triggers ${source} | mysql ${conn} ${target}`]);
+  await run('bash', [
+    '-o',
+    'pipefail',
+    '-c',
+    `mysqldump ${conn} --single-transaction --routines --events --triggers ${source} | mysql ${conn} ${target}`,
+  ]);
 }
 
 // Paths (dotted) at which two snapshots differ, to assert on the exact shape of a difference.
 function differences(a: unknown, b: unknown, path = ''): string[] {
   if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
     const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    return [...keys].flatMap((k) => differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
+    return [...keys].flatMap((k) =>
+      differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k),
+    );
   }
   return Object.is(a, b) ? [] : [path];
 }
@@ -148,7 +171,9 @@ describe('the MySQL test harness', { timeout: 120_000 }, () => {
     }
     // Triggers, routines and events get myloader's main-connection sql_mode (the server default), not their own.
     for (const [kind, list] of Object.entries(programmable)) {
-      list.forEach((o, i) => { if (o.sqlMode !== server?.sqlMode) expected.push(`${kind}.${i}.sqlMode`); });
+      list.forEach((o, i) => {
+        if (o.sqlMode !== server?.sqlMode) expected.push(`${kind}.${i}.sqlMode`);
+      });
     }
     for (const o of [...b.triggers, ...b.routines, ...b.events]) expect(o.sqlMode, String(o.name)).toBe(server?.sqlMode);
     // Every ";" + newline in a routine body, even inside a string literal, comes back as "; " + newline.
@@ -182,7 +207,10 @@ describe('the MySQL test harness', { timeout: 120_000 }, () => {
       const got = await rows(`SELECT s.f + 0e0 AS sf, c.f + 0e0 AS cf, s.m + 0 AS sm, c.m + 0 AS cm
         FROM ${lossySource}.t s JOIN ${lossyCopy}.t c USING (id) ORDER BY id`);
       // MariaDB prints FLOAT with 6 significant digits, and SHOW CREATE TABLE renders the emoji member as '?'.
-      expect(got.map((r) => [r.sf, r.cf, r.sm, r.cm])).toEqual([[16777216, 16777200, 2, 0], [0.3333333432674408, 0.33333298563957214, 1, 1]]);
+      expect(got.map((r) => [r.sf, r.cf, r.sm, r.cm])).toEqual([
+        [16777216, 16777200, 2, 0],
+        [0.3333333432674408, 0.33333298563957214, 1, 1],
+      ]);
     } finally {
       await dropDatabases(lossySource, lossyCopy);
     }

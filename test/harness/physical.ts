@@ -5,15 +5,31 @@ import { createServer } from 'node:net';
 import { readdir } from 'node:fs/promises';
 import { WorkflowIdConflictPolicy, type WorkflowHandle } from '@temporalio/client';
 import type mysql from 'mysql2/promise';
-import { physicalBackupWorkflowId, restoreChainWorkflowId, type PhysicalBackupWorkflowInput, type RestoreChainWorkflowInput } from '../../src/workflows/physical/contracts.ts';
+import {
+  physicalBackupWorkflowId,
+  restoreChainWorkflowId,
+  type PhysicalBackupWorkflowInput,
+  type RestoreChainWorkflowInput,
+} from '../../src/workflows/physical/contracts.ts';
 import type { physicalBackup } from '../../src/workflows/physical/physical-backup.ts';
 import type { restoreChain } from '../../src/workflows/physical/restore-chain.ts';
 import type { TestStack } from './stack.ts';
 
-export async function startPhysicalBackup(stack: TestStack, request: Partial<PhysicalBackupWorkflowInput> & Pick<PhysicalBackupWorkflowInput, 'kind' | 'target'>): Promise<WorkflowHandle<typeof physicalBackup>> {
+export async function startPhysicalBackup(
+  stack: TestStack,
+  request: Partial<PhysicalBackupWorkflowInput> & Pick<PhysicalBackupWorkflowInput, 'kind' | 'target'>,
+): Promise<WorkflowHandle<typeof physicalBackup>> {
   const input: PhysicalBackupWorkflowInput = {
-    backupId: randomUUID(), connection: 'local', compression: 'zstd', threads: 2, parentId: null, requestedBy: 'test',
-    callbackUrl: null, scheduleId: null, retention: null, ...request,
+    backupId: randomUUID(),
+    connection: 'local',
+    compression: 'zstd',
+    threads: 2,
+    parentId: null,
+    requestedBy: 'test',
+    callbackUrl: null,
+    scheduleId: null,
+    retention: null,
+    ...request,
   };
   return stack.temporal.workflow.start<typeof physicalBackup>('physicalBackup', {
     taskQueue: stack.config.taskQueue,
@@ -23,9 +39,19 @@ export async function startPhysicalBackup(stack: TestStack, request: Partial<Phy
   });
 }
 
-export async function startRestoreChain(stack: TestStack, request: Partial<RestoreChainWorkflowInput> & Pick<RestoreChainWorkflowInput, 'target' | 'deliver'>): Promise<WorkflowHandle<typeof restoreChain>> {
+export async function startRestoreChain(
+  stack: TestStack,
+  request: Partial<RestoreChainWorkflowInput> & Pick<RestoreChainWorkflowInput, 'target' | 'deliver'>,
+): Promise<WorkflowHandle<typeof restoreChain>> {
   const input: RestoreChainWorkflowInput = {
-    restoreId: randomUUID(), backupId: null, before: null, connection: null, threads: 2, requestedBy: 'test', callbackUrl: null, ...request,
+    restoreId: randomUUID(),
+    backupId: null,
+    before: null,
+    connection: null,
+    threads: 2,
+    requestedBy: 'test',
+    callbackUrl: null,
+    ...request,
   };
   return stack.temporal.workflow.start<typeof restoreChain>('restoreChain', {
     taskQueue: stack.config.taskQueue,
@@ -48,7 +74,10 @@ export function freePort(): Promise<number> {
 
 /** CHECKSUM TABLE of every base table of `db`, through `conn`. */
 export async function tableChecksums(conn: mysql.Connection, db: string): Promise<Record<string, string>> {
-  const [tables] = await conn.query<mysql.RowDataPacket[]>("SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME", [db]);
+  const [tables] = await conn.query<mysql.RowDataPacket[]>(
+    "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+    [db],
+  );
   const sums: Record<string, string> = {};
   for (const { t } of tables) {
     const [rows] = await conn.query<mysql.RowDataPacket[]>(`CHECKSUM TABLE \`${db}\`.\`${String(t)}\` EXTENDED`);

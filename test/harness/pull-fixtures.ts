@@ -39,15 +39,41 @@ export async function createPeopleDatabase(db: string): Promise<void> {
         CONSTRAINT fk_customers_user FOREIGN KEY (user_id) REFERENCES users (id)) ENGINE=InnoDB;
       CREATE TABLE audit_log (id INT PRIMARY KEY, message VARCHAR(100)) ENGINE=InnoDB;`);
     const users = [
-      [1, 'alice@gmail.com', 'Alice Liddell', '+44 20 7946 0001', 'Loves rabbits and tea parties.', 'secret-hash-1', '1 Wonderland Way, Oxford', 'ally', 'vip', 'alice_l', null],
-      [2, 'bob@ourcompany.com', 'Bob Builder', '+1 212 555 0199', 'Can we fix it?', 'secret-hash-2', '2 Site Road, Leeds', 'bobby', 'staff', 'bob_b', 1],
+      [
+        1,
+        'alice@gmail.com',
+        'Alice Liddell',
+        '+44 20 7946 0001',
+        'Loves rabbits and tea parties.',
+        'secret-hash-1',
+        '1 Wonderland Way, Oxford',
+        'ally',
+        'vip',
+        'alice_l',
+        null,
+      ],
+      [
+        2,
+        'bob@ourcompany.com',
+        'Bob Builder',
+        '+1 212 555 0199',
+        'Can we fix it?',
+        'secret-hash-2',
+        '2 Site Road, Leeds',
+        'bobby',
+        'staff',
+        'bob_b',
+        1,
+      ],
       [3, 'Carol@Example.org', 'Carol Danvers', '0049 30 1234567', '', null, null, null, null, 'carol_d', 1],
       [4, null, 'Dave Null', null, null, 'secret-hash-4', '4 Unknown St', 'd', null, 'dave', 2],
       [5, 'eve@ourcompany.com', 'Eve Moneypenny', '07700 900123', 'Spies.', 'secret-hash-5', '5 Vauxhall Cross', 'evie', 'x', 'eve', 2],
       [6, 'frank@mail.net', 'James Smith', '555', 'x', 'h', 'a', 'n', 'n', 'frank', null],
     ];
-    await conn.query(`INSERT INTO users (id, email, name, phone, bio, password, address, nickname, api_note, login, manager_id, created_at, updated_at) VALUES ?`,
-      [users.map((u) => [...u, '2024-01-01 00:00:00', '2024-01-01 00:00:00'])]);
+    await conn.query(
+      `INSERT INTO users (id, email, name, phone, bio, password, address, nickname, api_note, login, manager_id, created_at, updated_at) VALUES ?`,
+      [users.map((u) => [...u, '2024-01-01 00:00:00', '2024-01-01 00:00:00'])],
+    );
     await conn.query(`INSERT INTO customers VALUES
       (10, 'alice@gmail.com', 1, '2024-01-01', '2024-01-01'), (11, 'frank@mail.net', 6, '2024-01-01', '2024-01-01'),
       (12, 'ALICE@gmail.com', NULL, '2024-01-01', '2024-01-01'), (13, 'zed@other.org', NULL, '2024-01-01', '2024-01-01')`);
@@ -107,7 +133,9 @@ export async function createSubsetDatabase(db: string): Promise<void> {
 
 /** CHECKSUM TABLE of every table: equal before and after proves the source was not touched. */
 export async function checksums(db: string): Promise<Record<string, string>> {
-  const tables = await query<{ t: string }>("SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1", [db]);
+  const tables = await query<{ t: string }>('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1', [
+    db,
+  ]);
   const out: Record<string, string> = {};
   for (const { t } of tables) {
     const [row] = await query<{ Checksum: string }>(`CHECKSUM TABLE \`${db}\`.\`${t}\` EXTENDED`);
@@ -118,7 +146,9 @@ export async function checksums(db: string): Promise<Record<string, string>> {
 
 /** Workspace databases currently on the server. */
 export async function workspaces(): Promise<string[]> {
-  const rows = await query<{ s: string }>("SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '\\_dbferry\\_tmp\\_%'");
+  const rows = await query<{ s: string }>(
+    "SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '\\_dbferry\\_tmp\\_%'",
+  );
   return rows.map((r) => r.s);
 }
 
@@ -139,7 +169,8 @@ export async function waitForPullPhase(client: DbferryClient, id: string, phase:
   for (;;) {
     const view = await client.pulls.get.query({ id });
     if (view.phase === phase) return view;
-    if (['succeeded', 'failed', 'cancelled'].includes(view.status)) throw new Error(`pull ${id} ended ${view.status} before ${phase}: ${view.lastError}`);
+    if (['succeeded', 'failed', 'cancelled'].includes(view.status))
+      throw new Error(`pull ${id} ended ${view.status} before ${phase}: ${view.lastError}`);
     if (Date.now() > deadline) throw new Error(`pull ${id} did not reach ${phase} (now ${view.phase})`);
     await new Promise((r) => setTimeout(r, 100));
   }

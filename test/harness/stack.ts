@@ -64,7 +64,9 @@ async function ensureGuardedUser(): Promise<void> {
  * Writes a config file for this test file (own control schema, task queue and work dir) and
  * starts the real API and, unless `worker: false`, a real worker, against the shared Temporal.
  */
-export async function startTestStack(opts: { worker?: boolean; taskQueue?: string; extraTargets?: Record<string, unknown> } = {}): Promise<TestStack> {
+export async function startTestStack(
+  opts: { worker?: boolean; taskQueue?: string; extraTargets?: Record<string, unknown> } = {},
+): Promise<TestStack> {
   await ensureGuardedUser();
   const dir = await mkdtemp(join(tmpdir(), 'dbferry-test-'));
   const suffix = randomBytes(4).toString('hex');
@@ -74,7 +76,13 @@ export async function startTestStack(opts: { worker?: boolean; taskQueue?: strin
   process.env.DBFERRY_T_S3_SECRET = s3.secretAccessKey;
   const bucket = `dbferry-t-${suffix}`;
   const targets = {
-    s3: { url: `s3://${bucket}/backups/t`, endpoint: s3.endpoint, region: s3.region, accessKeyIdEnv: 'DBFERRY_T_S3_KEY', secretAccessKeyEnv: 'DBFERRY_T_S3_SECRET' },
+    s3: {
+      url: `s3://${bucket}/backups/t`,
+      endpoint: s3.endpoint,
+      region: s3.region,
+      accessKeyIdEnv: 'DBFERRY_T_S3_KEY',
+      secretAccessKeyEnv: 'DBFERRY_T_S3_SECRET',
+    },
     files: { url: `file://${join(dir, 'file-target')}` },
     ...opts.extraTargets,
   };
@@ -82,7 +90,14 @@ export async function startTestStack(opts: { worker?: boolean; taskQueue?: strin
     connections: {
       local: { host: '127.0.0.1', port: 3306, user: 'root', flavor: 'mariadb', allowWrite: true },
       readonly: { host: '127.0.0.1', port: 3306, user: 'root', flavor: 'mariadb' },
-      guarded: { host: '127.0.0.1', port: 3306, user: GUARDED_USER, passwordEnv: 'DBFERRY_T_GUARDED_PASSWORD', flavor: 'mariadb', allowWrite: true },
+      guarded: {
+        host: '127.0.0.1',
+        port: 3306,
+        user: GUARDED_USER,
+        passwordEnv: 'DBFERRY_T_GUARDED_PASSWORD',
+        flavor: 'mariadb',
+        allowWrite: true,
+      },
     },
     control: { connection: 'local', database: `t_control_${suffix}` },
     workDir: join(dir, 'work'),
@@ -95,7 +110,11 @@ export async function startTestStack(opts: { worker?: boolean; taskQueue?: strin
   await writeFile(configPath, JSON.stringify(config, null, 2));
   process.env.DBFERRY_T_GUARDED_PASSWORD = GUARDED_PASSWORD;
   const loaded = loadConfig(configPath);
-  const env: DbferryEnv = { TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: 'default', DBFERRY_WEBHOOK_SECRET: WEBHOOK_SECRET };
+  const env: DbferryEnv = {
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_NAMESPACE: 'default',
+    DBFERRY_WEBHOOK_SECRET: WEBHOOK_SECRET,
+  };
   const api = await startApi(loaded, env);
   const worker = opts.worker === false ? null : await startWorker(loaded, env);
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
@@ -112,7 +131,15 @@ export async function startTestStack(opts: { worker?: boolean; taskQueue?: strin
   };
   await Promise.all([testTargets.s3.store.ensureBucket(), testTargets.files.store.ensureBucket()]);
   return {
-    configPath, config: loaded, env, api, worker, temporal, alice, bob, targets: testTargets,
+    configPath,
+    config: loaded,
+    env,
+    api,
+    worker,
+    temporal,
+    alice,
+    bob,
+    targets: testTargets,
     http(path, init = {}) {
       const { token, ...rest } = init;
       const headers = new Headers(rest.headers);
@@ -150,7 +177,8 @@ export async function waitForPhase(client: DbferryClient, id: string, phase: str
   for (;;) {
     const view = await client.copies.get.query({ id });
     if (view.phase === phase) return view;
-    if (['succeeded', 'failed', 'cancelled'].includes(view.status)) throw new Error(`copy ${id} ended ${view.status} before phase ${phase}: ${view.lastError}`);
+    if (['succeeded', 'failed', 'cancelled'].includes(view.status))
+      throw new Error(`copy ${id} ended ${view.status} before phase ${phase}: ${view.lastError}`);
     if (Date.now() > deadline) throw new Error(`copy ${id} did not reach phase ${phase} (now ${view.phase})`);
     await new Promise((r) => setTimeout(r, 100));
   }

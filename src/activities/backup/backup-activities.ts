@@ -43,8 +43,14 @@ export interface StreamBackupOutput {
 // mysqldump flags shared with the benchmark's raw run. --quick streams rows instead of buffering a
 // table; --single-transaction is the consistent snapshot without locking InnoDB tables.
 export const MYSQLDUMP_FLAGS = [
-  '--single-transaction', '--quick', '--routines', '--triggers', '--events', '--hex-blob',
-  '--default-character-set=utf8mb4', '--max-allowed-packet=1G',
+  '--single-transaction',
+  '--quick',
+  '--routines',
+  '--triggers',
+  '--events',
+  '--hex-blob',
+  '--default-character-set=utf8mb4',
+  '--max-allowed-packet=1G',
 ];
 // tar's default record (20 blocks of 512 bytes); it reports every 800 records (~8 MB). A larger
 // record size would pad the archive's end with up to a record of zeros, which `tar -x` reading a
@@ -65,7 +71,15 @@ const versionOf = (tool: string): Promise<string> => {
  * fails, the body errors and the upload aborts; its failure (say, access denied) is reported rather
  * than the aborted upload's.
  */
-async function uploadFromTools(store: BackupStore, key: string, body: Readable, tools: ToolProcess[], flowing: Promise<unknown>, local: AbortController, sizeHint: number) {
+async function uploadFromTools(
+  store: BackupStore,
+  key: string,
+  body: Readable,
+  tools: ToolProcess[],
+  flowing: Promise<unknown>,
+  local: AbortController,
+  sizeHint: number,
+) {
   const ctx = Context.current();
   try {
     const result = await store.upload(key, body, { signal: ctx.cancellationSignal, sizeHint, contentType: 'application/octet-stream' });
@@ -131,13 +145,26 @@ export function createBackupActivities(deps: ActivityDeps) {
       const dumping = progressReporter(backupProgressSignal, 'dumping');
       dumping(0);
       const timer = setInterval(() => {
-        directoryBytes(dir).then((b) => dumping(Math.min(0.99, b / estimate)), () => undefined);
+        directoryBytes(dir).then(
+          (b) => dumping(Math.min(0.99, b / estimate)),
+          () => undefined,
+        );
       }, PROGRESS_INTERVAL_MS);
       try {
         await withDefaultsFile(deps.config.workDir, input.source.connection, deps.pools.connection(input.source.connection), (cnf) =>
           runTool({
             command: 'mydumper',
-            args: ['--defaults-file', cnf, '--database', input.source.database, '--outputdir', dir, '--threads', String(input.threads), ...MYDUMPER_FLAGS],
+            args: [
+              '--defaults-file',
+              cnf,
+              '--database',
+              input.source.database,
+              '--outputdir',
+              dir,
+              '--threads',
+              String(input.threads),
+              ...MYDUMPER_FLAGS,
+            ],
             pidFile,
             signal: ctx.cancellationSignal,
           }),
@@ -165,9 +192,10 @@ export function createBackupActivities(deps: ActivityDeps) {
           return !checkpoint;
         },
       };
-      const piped = input.compression === 'zstd'
-        ? startPipedTools([tar, { command: 'zstd', args: ZSTD_ARGS }], { signal })
-        : startPipedTools([tar], { signal });
+      const piped =
+        input.compression === 'zstd'
+          ? startPipedTools([tar, { command: 'zstd', args: ZSTD_ARGS }], { signal })
+          : startPipedTools([tar], { signal });
       const compress = input.compression === 'zstd' ? null : compressor(input.compression, signal);
       const tools = piped.tools;
       const gate = endWhenToolsSucceed(tools);
@@ -218,7 +246,11 @@ export function createBackupActivities(deps: ActivityDeps) {
       try {
         if (ctx.info.attempt === 1) {
           const taken = await Promise.all([target.head(input.key), target.head(manifestKeyFor(input.key))]);
-          if (taken.some(Boolean)) throw ApplicationFailure.nonRetryable(`${target.url}/${input.key} already exists; not overwriting another backup`, 'BackupKeyTaken');
+          if (taken.some(Boolean))
+            throw ApplicationFailure.nonRetryable(
+              `${target.url}/${input.key} already exists; not overwriting another backup`,
+              'BackupKeyTaken',
+            );
         } else {
           // An earlier attempt's worker may have died mid-upload, leaving its parts behind.
           await target.removeIncompleteUploads(input.key);
@@ -232,11 +264,14 @@ export function createBackupActivities(deps: ActivityDeps) {
         estimateDatabaseBytes(pool, input.source.database),
         pool.query<RowDataPacket[]>('SELECT VERSION() AS v'),
       ]);
-      const uploaded = input.format === 'mysqldump'
-        ? await mysqldumpToStore(input, target, Math.max(1, estimate))
-        : await mydumperToStore(input, target, Math.max(1, estimate));
+      const uploaded =
+        input.format === 'mysqldump'
+          ? await mysqldumpToStore(input, target, Math.max(1, estimate))
+          : await mydumperToStore(input, target, Math.max(1, estimate));
       return {
-        key: input.key, size: uploaded.size, sha256: uploaded.sha256,
+        key: input.key,
+        size: uploaded.size,
+        sha256: uploaded.sha256,
         tool: { name: input.format, version: await versionOf(input.format) },
         server: { version: String(versionRows[0]?.v ?? 'unknown') },
         tables: uploaded.tables,
@@ -250,7 +285,10 @@ export function createBackupActivities(deps: ActivityDeps) {
       try {
         const stored = await target.head(manifest.key);
         if (stored?.size !== manifest.size) {
-          throw ApplicationFailure.nonRetryable(`${target.url}/${manifest.key} holds ${stored?.size ?? 'no'} bytes, expected ${manifest.size}`, 'BackupMissing');
+          throw ApplicationFailure.nonRetryable(
+            `${target.url}/${manifest.key} holds ${stored?.size ?? 'no'} bytes, expected ${manifest.size}`,
+            'BackupMissing',
+          );
         }
         await target.putJson(manifestKeyFor(manifest.key), manifest);
       } catch (error) {

@@ -39,7 +39,10 @@ export interface StoredBackupRef {
 const refuse = (message: string, type: string): ApplicationFailure => ApplicationFailure.nonRetryable(message, type);
 
 const checksumMismatch = (where: string, actual: { sha256: string; bytes: number }, expected: StoredBackupRef): ApplicationFailure =>
-  refuse(`checksum mismatch: ${where} has sha256 ${actual.sha256} (${actual.bytes} bytes) but its manifest says ${expected.sha256} (${expected.size} bytes); the backup is damaged`, 'ChecksumMismatch');
+  refuse(
+    `checksum mismatch: ${where} has sha256 ${actual.sha256} (${actual.bytes} bytes) but its manifest says ${expected.sha256} (${expected.size} bytes); the backup is damaged`,
+    'ChecksumMismatch',
+  );
 
 export function createRestoreActivities(deps: ActivityDeps) {
   const store = (target: string): BackupStore => {
@@ -55,7 +58,11 @@ export function createRestoreActivities(deps: ActivityDeps) {
    * nothing) and compares the checksum and size with the manifest's once everything has been read.
    * A failed download is reported as such; otherwise a tool's own error comes first.
    */
-  async function streamVerified(ref: StoredBackupRef, sink: (signal: AbortSignal) => { tools: ToolProcess[]; streams: Writable[] }, report: (f: number) => void) {
+  async function streamVerified(
+    ref: StoredBackupRef,
+    sink: (signal: AbortSignal) => { tools: ToolProcess[]; streams: Writable[] },
+    report: (f: number) => void,
+  ) {
     const ctx = Context.current();
     const target = store(ref.target);
     const local = new AbortController();
@@ -85,18 +92,25 @@ export function createRestoreActivities(deps: ActivityDeps) {
   }
 
   /** Drops (when asked, or on a retry) and creates the destination with the backup's character set. */
-  async function prepareDestination(destination: DatabaseRef, dropFirst: boolean, database: { charset: string; collation: string }): Promise<void> {
+  async function prepareDestination(
+    destination: DatabaseRef,
+    dropFirst: boolean,
+    database: { charset: string; collation: string },
+  ): Promise<void> {
     const pool = deps.pools.get(destination.connection);
     const name = quoteIdentifier(destination.database);
     if (dropFirst || Context.current().info.attempt > 1) await pool.query(`DROP DATABASE IF EXISTS ${name}`);
-    await pool.query(`CREATE DATABASE IF NOT EXISTS ${name} CHARACTER SET ${charsetName(database.charset)} COLLATE ${charsetName(database.collation)}`);
+    await pool.query(
+      `CREATE DATABASE IF NOT EXISTS ${name} CHARACTER SET ${charsetName(database.charset)} COLLATE ${charsetName(database.collation)}`,
+    );
   }
 
   return {
     /** Reads the backup's manifest and refuses a restore that cannot or must not run, before touching anything. */
     async validateRestore(input: RestoreWorkflowInput): Promise<ValidateRestoreOutput> {
       const problem = findDestinationProblem(deps.config, input.destination);
-      if (problem) throw refuse(`${problem.field}: ${problem.message}`, problem.kind === 'forbidden' ? 'DestinationForbidden' : 'InvalidRequest');
+      if (problem)
+        throw refuse(`${problem.field}: ${problem.message}`, problem.kind === 'forbidden' ? 'DestinationForbidden' : 'InvalidRequest');
       let manifest: BackupManifest;
       try {
         safeKey(input.key, 'key');
@@ -110,7 +124,8 @@ export function createRestoreActivities(deps: ActivityDeps) {
       }
       if (manifest.key !== input.key) throw refuse(`the manifest of ${input.key} describes ${manifest.key}`, 'InvalidManifest');
       const pool = deps.pools.get(input.destination.connection);
-      if (!(await databaseExists(pool, input.destination.database)) || input.recreateDestination) return { manifest, existingDestination: null };
+      if (!(await databaseExists(pool, input.destination.database)) || input.recreateDestination)
+        return { manifest, existingDestination: null };
       if ((await objectCount(pool, input.destination.database)) > 0) {
         throw refuse(
           `destination database "${input.destination.database}" already has tables; pass recreateDestination: true to drop and recreate it`,
@@ -133,18 +148,38 @@ export function createRestoreActivities(deps: ActivityDeps) {
     },
 
     /** Loads a mysqldump backup: download → sha256 → decompress → mysql, streaming, nothing on disk. */
-    async loadSqlBackup(input: StoredBackupRef & { destination: DatabaseRef; dropDestinationFirst: boolean; database: { charset: string; collation: string } }): Promise<void> {
+    async loadSqlBackup(
+      input: StoredBackupRef & {
+        destination: DatabaseRef;
+        dropDestinationFirst: boolean;
+        database: { charset: string; collation: string };
+      },
+    ): Promise<void> {
       const { destination } = input;
       await prepareDestination(destination, input.dropDestinationFirst, input.database);
       const report = progressReporter(restoreProgressSignal, 'loading');
       report(0);
       await withDefaultsFile(deps.config.workDir, destination.connection, deps.pools.connection(destination.connection), (cnf) =>
-        streamVerified(input, (signal) => {
-          const decompress = decompressor(input.compression, signal);
-          // --binary-mode: only DELIMITER is a client command, so no byte of the data is taken for one.
-          const mysql = startTool('mysql', [`--defaults-file=${cnf}`, '--binary-mode', '--default-character-set=utf8mb4', '--max-allowed-packet=1G', destination.database], { signal, stdin: 'pipe', stdout: 'ignore' });
-          return { tools: [...decompress.tools, mysql], streams: [decompress.stream, mysql.stdin!] };
-        }, report),
+        streamVerified(
+          input,
+          (signal) => {
+            const decompress = decompressor(input.compression, signal);
+            // --binary-mode: only DELIMITER is a client command, so no byte of the data is taken for one.
+            const mysql = startTool(
+              'mysql',
+              [
+                `--defaults-file=${cnf}`,
+                '--binary-mode',
+                '--default-character-set=utf8mb4',
+                '--max-allowed-packet=1G',
+                destination.database,
+              ],
+              { signal, stdin: 'pipe', stdout: 'ignore' },
+            );
+            return { tools: [...decompress.tools, mysql], streams: [decompress.stream, mysql.stdin!] };
+          },
+          report,
+        ),
       );
       report(1);
     },
@@ -157,21 +192,36 @@ export function createRestoreActivities(deps: ActivityDeps) {
       const report = progressReporter(restoreProgressSignal, 'loading');
       report(0);
       // Extraction is the first fifth of the load budget; myloader's progress takes over from there.
-      await streamVerified(input, (signal) => {
-        const decompress = decompressor(input.compression, signal);
-        const tar = startTool('tar', ['-C', dir, '--no-same-owner', '--no-same-permissions', '-xf', '-'], { signal, stdin: 'pipe', stdout: 'ignore' });
-        return { tools: [...decompress.tools, tar], streams: [decompress.stream, tar.stdin!] };
-      }, (f) => report(f * 0.2));
+      await streamVerified(
+        input,
+        (signal) => {
+          const decompress = decompressor(input.compression, signal);
+          const tar = startTool('tar', ['-C', dir, '--no-same-owner', '--no-same-permissions', '-xf', '-'], {
+            signal,
+            stdin: 'pipe',
+            stdout: 'ignore',
+          });
+          return { tools: [...decompress.tools, tar], streams: [decompress.stream, tar.stdin!] };
+        },
+        (f) => report(f * 0.2),
+      );
       // A mydumper backup is a flat directory of regular files; anything else (links, devices,
       // subdirectories) did not come from dbferry and is not given to myloader.
       for (const name of await readdir(dir)) {
-        if (!(await lstat(join(dir, name))).isFile()) throw refuse(`backup ${input.key} holds ${JSON.stringify(name)}, which is not a regular file`, 'InvalidBackup');
+        if (!(await lstat(join(dir, name))).isFile())
+          throw refuse(`backup ${input.key} holds ${JSON.stringify(name)}, which is not a regular file`, 'InvalidBackup');
       }
       return { dumpDir: dir };
     },
 
     /** Recreates routines, triggers and events from the copy of them a mydumper backup carries. */
-    async recreateSchemaObjectsFromDump({ destination, dumpDir }: { destination: DatabaseRef; dumpDir: string }): Promise<{ recreated: number }> {
+    async recreateSchemaObjectsFromDump({
+      destination,
+      dumpDir,
+    }: {
+      destination: DatabaseRef;
+      dumpDir: string;
+    }): Promise<{ recreated: number }> {
       const text = await readFile(join(dumpDir, SCHEMA_OBJECTS_FILE), 'utf8').catch(() => null);
       if (text === null) return { recreated: 0 }; // not a dbferry backup: myloader's versions stay
       const objects = JSON.parse(text) as SchemaObject[];

@@ -25,8 +25,9 @@ export function createRetentionActivities(deps: ActivityDeps) {
       try {
         const store = deps.stores.get(target);
         const { manifests } = await listManifests(store, `${source.database}/`);
-        const mine = manifests.filter((m) =>
-          m.source.connection === source.connection && m.source.database === source.database && m.scheduleId === scheduleId);
+        const mine = manifests.filter(
+          (m) => m.source.connection === source.connection && m.source.database === source.database && m.scheduleId === scheduleId,
+        );
         const doomed = selectBackupsToDelete(mine, retention, new Date()).filter((m) => m.key !== keep);
         // Objects first, manifests last: a run interrupted in between leaves manifests that the retry
         // lists again and finishes deleting. The other order would orphan objects no listing finds.

@@ -51,7 +51,11 @@ async function readOne(store: BackupStore, key: string): Promise<Omit<CachedMani
     if (looksPhysical(value)) {
       const physical = parsePhysicalManifest(value, key);
       const misplaced = `${physical.key}${MANIFEST_SUFFIX}` !== key;
-      return { manifest: null, physical: misplaced ? null : physical, problem: misplaced ? `${key}: names key ${JSON.stringify(physical.key)}, but a manifest must sit beside its backup` : null };
+      return {
+        manifest: null,
+        physical: misplaced ? null : physical,
+        problem: misplaced ? `${key}: names key ${JSON.stringify(physical.key)}, but a manifest must sit beside its backup` : null,
+      };
     }
     const manifest = parseManifest(value, key);
     // A manifest describes the object beside it; one that points elsewhere is not trusted.
@@ -77,7 +81,9 @@ export async function readCatalog(store: BackupStore, cache = new ManifestCache(
   cache.retain(new Set(listed.map((o) => o.key)));
   const pending = listed.filter((o) => !cache.get(o.key, o.stamp));
   for (let i = 0; i < pending.length; i += FETCH_CONCURRENCY) {
-    await Promise.all(pending.slice(i, i + FETCH_CONCURRENCY).map(async ({ key, stamp }) => cache.set(key, { stamp, ...(await readOne(store, key)) })));
+    await Promise.all(
+      pending.slice(i, i + FETCH_CONCURRENCY).map(async ({ key, stamp }) => cache.set(key, { stamp, ...(await readOne(store, key)) })),
+    );
   }
   const manifests: BackupManifest[] = [];
   const physical: PhysicalBackupManifest[] = [];

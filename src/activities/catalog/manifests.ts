@@ -32,7 +32,8 @@ export const backupManifestSchema = z.object({
 /** Validates a manifest read from a target; `where` names it in the error. */
 export function parseManifest(value: unknown, where: string): BackupManifest {
   const parsed = backupManifestSchema.safeParse(value);
-  if (!parsed.success) throw new PermanentStorageError(`${where}: not a valid backup manifest (${describeZodError(parsed.error)})`, 'InvalidManifest');
+  if (!parsed.success)
+    throw new PermanentStorageError(`${where}: not a valid backup manifest (${describeZodError(parsed.error)})`, 'InvalidManifest');
   return parsed.data;
 }
 

@@ -65,7 +65,11 @@ function newestFirst(a: DatedBackup, b: DatedBackup): number {
  * - The newest backup always stays, and a backup whose start time cannot be read is never deleted.
  * - Backups dated after `now` (clock skew between workers) fall in the current period.
  */
-export function planRetention<M extends DatedBackup = BackupManifest>(manifests: readonly M[], policy: RetentionPolicy, now: Date): RetentionPlan<M> {
+export function planRetention<M extends DatedBackup = BackupManifest>(
+  manifests: readonly M[],
+  policy: RetentionPolicy,
+  now: Date,
+): RetentionPlan<M> {
   // The same id listed twice (a manifest copied by hand) is one backup.
   const unique = [...new Map(manifests.map((m) => [m.id, m])).values()];
   const undated = unique.filter((m) => Number.isNaN(timeOf(m)));

@@ -37,7 +37,8 @@ export async function databaseCharset(pool: Pool, database: string): Promise<{ c
 
 /** Charset and collation names go into DDL unquoted, so they are held to their alphabet. */
 export function charsetName(name: string): string {
-  if (!/^[A-Za-z0-9_]{1,64}$/.test(name)) throw ApplicationFailure.nonRetryable(`unexpected character set name ${JSON.stringify(name)}`, 'InvalidRequest');
+  if (!/^[A-Za-z0-9_]{1,64}$/.test(name))
+    throw ApplicationFailure.nonRetryable(`unexpected character set name ${JSON.stringify(name)}`, 'InvalidRequest');
   return name;
 }
 
@@ -64,7 +65,8 @@ const refuse = (message: string, type: string): ApplicationFailure => Applicatio
 /** Re-checks the request rules the API enforced, in case the config changed since. */
 export function checkCopyRequest(deps: ActivityDeps, input: ValidateCopyInput): void {
   const problem = findCopyRequestProblem(deps.config, input);
-  if (problem) throw refuse(`${problem.field}: ${problem.message}`, problem.kind === 'forbidden' ? 'DestinationForbidden' : 'InvalidRequest');
+  if (problem)
+    throw refuse(`${problem.field}: ${problem.message}`, problem.kind === 'forbidden' ? 'DestinationForbidden' : 'InvalidRequest');
 }
 
 export function createMysqlActivities(deps: ActivityDeps) {
@@ -83,7 +85,10 @@ export function createMysqlActivities(deps: ActivityDeps) {
       checkCopyRequest(deps, input);
       const source = pool(input.source.connection);
       if (!(await databaseExists(source, input.source.database))) {
-        throw refuse(`source database "${input.source.database}" does not exist on connection "${input.source.connection}"`, 'DatabaseNotFound');
+        throw refuse(
+          `source database "${input.source.database}" does not exist on connection "${input.source.connection}"`,
+          'DatabaseNotFound',
+        );
       }
       const destination = pool(input.destination.connection);
       const destinationExists = await databaseExists(destination, input.destination.database);
@@ -98,7 +103,13 @@ export function createMysqlActivities(deps: ActivityDeps) {
     },
 
     /** Compares the destination's row counts with the rows the dump holds, table by table. */
-    async verifyCopy({ destination, expected }: { destination: DatabaseRef; expected: Array<{ table: string; rows: number }> }): Promise<TableCount[]> {
+    async verifyCopy({
+      destination,
+      expected,
+    }: {
+      destination: DatabaseRef;
+      expected: Array<{ table: string; rows: number }>;
+    }): Promise<TableCount[]> {
       const db = pool(destination.connection);
       const [present] = await db.query<RowDataPacket[]>(
         "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
@@ -106,16 +117,23 @@ export function createMysqlActivities(deps: ActivityDeps) {
       );
       const presentTables = new Set(present.map((r) => String(r.t)));
       const missing = expected.filter((e) => !presentTables.has(e.table)).map((e) => e.table);
-      if (missing.length) throw refuse(`verification failed: tables missing in the destination: ${missing.join(', ')}`, 'VerificationFailed');
+      if (missing.length)
+        throw refuse(`verification failed: tables missing in the destination: ${missing.join(', ')}`, 'VerificationFailed');
       const counts: TableCount[] = [];
       const ctx = Context.current();
       const beat = setInterval(() => ctx.heartbeat(), 5000);
       try {
         // Counted in parallel (the pool bounds it): on big tables each COUNT(*) is a full index scan.
-        counts.push(...(await Promise.all(expected.map(async (e) => {
-          const [rows] = await db.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${quoteIdentifier(destination.database)}.${quoteTableName(e.table)}`);
-          return { table: e.table, sourceRows: e.rows, destinationRows: Number(rows[0]?.n ?? 0) };
-        }))));
+        counts.push(
+          ...(await Promise.all(
+            expected.map(async (e) => {
+              const [rows] = await db.query<RowDataPacket[]>(
+                `SELECT COUNT(*) AS n FROM ${quoteIdentifier(destination.database)}.${quoteTableName(e.table)}`,
+              );
+              return { table: e.table, sourceRows: e.rows, destinationRows: Number(rows[0]?.n ?? 0) };
+            }),
+          )),
+        );
       } finally {
         clearInterval(beat);
       }
@@ -131,11 +149,20 @@ export function createMysqlActivities(deps: ActivityDeps) {
      * Undoes a failed or cancelled copy: drops the database it created, or, when the destination
      * existed empty before, puts back an empty database with its original character set.
      */
-    async dropCopyDestination({ destination, restoreEmpty }: { destination: DatabaseRef; restoreEmpty: { charset: string; collation: string } | null }): Promise<void> {
+    async dropCopyDestination({
+      destination,
+      restoreEmpty,
+    }: {
+      destination: DatabaseRef;
+      restoreEmpty: { charset: string; collation: string } | null;
+    }): Promise<void> {
       const db = pool(destination.connection);
       const name = quoteIdentifier(destination.database);
       await db.query(`DROP DATABASE IF EXISTS ${name}`);
-      if (restoreEmpty) await db.query(`CREATE DATABASE ${name} CHARACTER SET ${charsetName(restoreEmpty.charset)} COLLATE ${charsetName(restoreEmpty.collation)}`);
+      if (restoreEmpty)
+        await db.query(
+          `CREATE DATABASE ${name} CHARACTER SET ${charsetName(restoreEmpty.charset)} COLLATE ${charsetName(restoreEmpty.collation)}`,
+        );
     },
   };
 }

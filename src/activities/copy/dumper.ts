@@ -70,13 +70,26 @@ export function createDumperActivities(deps: ActivityDeps) {
       report(0);
       // The dump is text and usually a little smaller than the InnoDB pages it came from.
       const timer = setInterval(() => {
-        directoryBytes(dir).then((b) => report(Math.min(0.99, b / (expectedBytes * 0.8))), () => undefined);
+        directoryBytes(dir).then(
+          (b) => report(Math.min(0.99, b / (expectedBytes * 0.8))),
+          () => undefined,
+        );
       }, PROGRESS_INTERVAL_MS);
       try {
         await withDefaultsFile(deps.config.workDir, source.connection, deps.pools.connection(source.connection), (cnf) =>
           runTool({
             command: 'mydumper',
-            args: ['--defaults-file', cnf, '--database', source.database, '--outputdir', dir, '--threads', String(threads), ...MYDUMPER_FLAGS],
+            args: [
+              '--defaults-file',
+              cnf,
+              '--database',
+              source.database,
+              '--outputdir',
+              dir,
+              '--threads',
+              String(threads),
+              ...MYDUMPER_FLAGS,
+            ],
             pidFile: pidFile(copyId, 'mydumper'),
             signal: ctx.cancellationSignal,
           }),
@@ -112,21 +125,38 @@ export function createDumperActivities(deps: ActivityDeps) {
         await pool.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(destination.database)}`);
       }
       // myloader 0.10 creates a missing database with the server default; keep the source's instead.
-      await pool.query(`CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(destination.database)} CHARACTER SET ${charsetName(input.charset)} COLLATE ${charsetName(input.collation)}`);
+      await pool.query(
+        `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(destination.database)} CHARACTER SET ${charsetName(input.charset)} COLLATE ${charsetName(input.collation)}`,
+      );
       const { data } = await readDumpDirectory(dumpDir, input.sourceDatabase);
       const tracker = loadTracker(data);
-      const report = input.reportTo === 'restore' ? progressReporter(restoreProgressSignal, 'loading') : progressReporter(copyProgressSignal, 'loading');
+      const report =
+        input.reportTo === 'restore' ? progressReporter(restoreProgressSignal, 'loading') : progressReporter(copyProgressSignal, 'loading');
       report(0);
       const heartbeat = setInterval(() => report(tracker.fraction()), PROGRESS_INTERVAL_MS);
       try {
-        const tail = await withDefaultsFile(deps.config.workDir, destination.connection, deps.pools.connection(destination.connection), (cnf) =>
-          runTool({
-            command: 'myloader',
-            args: ['--defaults-file', cnf, '--directory', dumpDir, '--database', destination.database, '--threads', String(input.threads), ...MYLOADER_FLAGS],
-            pidFile: pidFile(copyId, 'myloader'),
-            signal: ctx.cancellationSignal,
-            onLine: tracker.onLine,
-          }),
+        const tail = await withDefaultsFile(
+          deps.config.workDir,
+          destination.connection,
+          deps.pools.connection(destination.connection),
+          (cnf) =>
+            runTool({
+              command: 'myloader',
+              args: [
+                '--defaults-file',
+                cnf,
+                '--directory',
+                dumpDir,
+                '--database',
+                destination.database,
+                '--threads',
+                String(input.threads),
+                ...MYLOADER_FLAGS,
+              ],
+              pidFile: pidFile(copyId, 'myloader'),
+              signal: ctx.cancellationSignal,
+              onLine: tracker.onLine,
+            }),
           MYLOADER_SESSION,
         );
         // myloader 0.10 logs some failed statements and still exits 0: treat them as failures.
@@ -152,7 +182,10 @@ export function createDumperActivities(deps: ActivityDeps) {
  * done when it starts the next one, which gives byte-weighted progress at file granularity.
  */
 export function loadTracker(files: DataFile[]) {
-  const total = Math.max(1, files.reduce((a, f) => a + f.bytes, 0));
+  const total = Math.max(
+    1,
+    files.reduce((a, f) => a + f.bytes, 0),
+  );
   const sizeOf = new Map(files.map((f) => [`${f.table}#${f.part}`, f.bytes]));
   const current = new Map<string, number>();
   let done = 0;

@@ -9,7 +9,7 @@ export function connectionOptions(name: string, conn: ConnectionConfig): PoolOpt
   const tls = conn.tls;
   return {
     host: conn.socket ? undefined : conn.host,
-    port: conn.socket ? undefined : conn.port ?? 3306,
+    port: conn.socket ? undefined : (conn.port ?? 3306),
     socketPath: conn.socket,
     user: conn.user,
     password: resolvePassword(name, conn),

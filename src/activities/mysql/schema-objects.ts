@@ -21,10 +21,17 @@ export interface SchemaObject {
 /** Reads every routine, trigger and event of a database with the session settings it was created under. */
 export async function readSchemaObjects(pool: Pool, db: string): Promise<SchemaObject[]> {
   const [routines] = await pool.query<RowDataPacket[]>(
-    'SELECT ROUTINE_NAME AS name, ROUTINE_TYPE AS kind FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? ORDER BY ROUTINE_NAME', [db]);
+    'SELECT ROUTINE_NAME AS name, ROUTINE_TYPE AS kind FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? ORDER BY ROUTINE_NAME',
+    [db],
+  );
   const [triggers] = await pool.query<RowDataPacket[]>(
-    'SELECT TRIGGER_NAME AS name FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? ORDER BY EVENT_OBJECT_TABLE, EVENT_MANIPULATION, ACTION_TIMING, ACTION_ORDER', [db]);
-  const [events] = await pool.query<RowDataPacket[]>('SELECT EVENT_NAME AS name FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? ORDER BY EVENT_NAME', [db]);
+    'SELECT TRIGGER_NAME AS name FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? ORDER BY EVENT_OBJECT_TABLE, EVENT_MANIPULATION, ACTION_TIMING, ACTION_ORDER',
+    [db],
+  );
+  const [events] = await pool.query<RowDataPacket[]>(
+    'SELECT EVENT_NAME AS name FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? ORDER BY EVENT_NAME',
+    [db],
+  );
   const wanted = [
     ...routines.map((r) => ({ kind: String(r.kind) as 'PROCEDURE' | 'FUNCTION', name: String(r.name) })),
     ...triggers.map((r) => ({ kind: 'TRIGGER' as const, name: String(r.name) })),
@@ -37,8 +44,12 @@ export async function readSchemaObjects(pool: Pool, db: string): Promise<SchemaO
     if (!row) continue; // dropped since we listed it
     const create = row[kind === 'TRIGGER' ? 'SQL Original Statement' : `Create ${kind[0]}${kind.slice(1).toLowerCase()}`];
     objects.push({
-      kind, name, sqlMode: String(row.sql_mode ?? ''), create: String(create),
-      charsetClient: String(row.character_set_client), collationConnection: String(row.collation_connection),
+      kind,
+      name,
+      sqlMode: String(row.sql_mode ?? ''),
+      create: String(create),
+      charsetClient: String(row.character_set_client),
+      collationConnection: String(row.collation_connection),
       timeZone: kind === 'EVENT' ? String(row.time_zone) : null,
     });
   }
@@ -57,7 +68,7 @@ async function recreate(conn: PoolConnection, object: SchemaObject): Promise<voi
   try {
     await conn.query(object.create);
   } finally {
-    await conn.query("SET NAMES utf8mb4, SESSION sql_mode = DEFAULT, SESSION time_zone = DEFAULT");
+    await conn.query('SET NAMES utf8mb4, SESSION sql_mode = DEFAULT, SESSION time_zone = DEFAULT');
   }
 }
 
@@ -88,7 +99,13 @@ export function createSchemaObjectActivities(deps: ActivityDeps) {
      * Recreates routines, triggers and events exactly as the source has them. myloader 0.10 loads them
      * under its own sql_mode and splits their bodies on ";\n", which changes them; this puts them right.
      */
-    async recreateSchemaObjects({ source, destination }: { source: DatabaseRef; destination: DatabaseRef }): Promise<{ recreated: number }> {
+    async recreateSchemaObjects({
+      source,
+      destination,
+    }: {
+      source: DatabaseRef;
+      destination: DatabaseRef;
+    }): Promise<{ recreated: number }> {
       const objects = await readSchemaObjects(deps.pools.get(source.connection), source.database);
       await recreateSchemaObjectsIn(deps.pools.get(destination.connection), destination.database, objects);
       return { recreated: objects.length };

@@ -151,15 +151,25 @@ export function createPhysicalBackupActivities(deps: ActivityDeps) {
         serverDatadir = String(rows[0]?.d);
       } catch (error) {
         const code = (error as { code?: string }).code ?? '';
-        if (/ACCESS_DENIED/.test(code)) throw refuse(`connection ${input.connection}: the server refused the credentials (${(error as Error).message})`, 'AuthenticationFailed');
+        if (/ACCESS_DENIED/.test(code))
+          throw refuse(
+            `connection ${input.connection}: the server refused the credentials (${(error as Error).message})`,
+            'AuthenticationFailed',
+          );
         throw error; // unreachable server: worth retrying
       }
       const problem = toolCompatibilityProblem(conn.flavor, toolVersion, version);
       if (problem) throw refuse(`connection ${input.connection}: ${problem}`, 'ToolIncompatible');
       const [grants] = await pool.query<RowDataPacket[]>('SHOW GRANTS FOR CURRENT_USER()');
-      const missing = missingBackupPrivileges(grants.map((row) => String(Object.values(row)[0])), conn.flavor);
+      const missing = missingBackupPrivileges(
+        grants.map((row) => String(Object.values(row)[0])),
+        conn.flavor,
+      );
       if (missing?.length) {
-        throw refuse(`connection ${input.connection}: the user lacks ${missing.join(', ')} on *.*, which ${tools.backup} needs (GRANT ${missing.join(', ')} ON *.* TO …)`, 'PermissionDenied');
+        throw refuse(
+          `connection ${input.connection}: the user lacks ${missing.join(', ')} on *.*, which ${tools.backup} needs (GRANT ${missing.join(', ')} ON *.* TO …)`,
+          'PermissionDenied',
+        );
       }
 
       const datadir = conn.datadir ?? serverDatadir;
@@ -187,9 +197,12 @@ export function createPhysicalBackupActivities(deps: ActivityDeps) {
           ? mine.find((m) => m.id === input.parentId)
           : mine.sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt) || (a.id < b.id ? 1 : -1))[0];
         if (!chosen) {
-          throw refuse(input.parentId
-            ? `no physical backup ${input.parentId} of ${input.connection} in target ${input.target} to build an incremental on`
-            : `no physical backup of ${input.connection} in target ${input.target} yet: take a full backup first`, 'NoParentBackup');
+          throw refuse(
+            input.parentId
+              ? `no physical backup ${input.parentId} of ${input.connection} in target ${input.target} to build an incremental on`
+              : `no physical backup of ${input.connection} in target ${input.target} yet: take a full backup first`,
+            'NoParentBackup',
+          );
         }
         try {
           resolveChain(manifests, { backupId: chosen.id });
@@ -200,7 +213,10 @@ export function createPhysicalBackupActivities(deps: ActivityDeps) {
         const [status] = await pool.query<RowDataPacket[]>('SHOW ENGINE INNODB STATUS');
         const lsn = await currentLsn(status);
         if (lsn !== null && lsn < BigInt(chosen.toLsn)) {
-          throw refuse(`the server's LSN ${lsn} is behind ${chosen.id}'s to_lsn ${chosen.toLsn}: the server was rebuilt or restored since; take a new full backup`, 'ServerChanged');
+          throw refuse(
+            `the server's LSN ${lsn} is behind ${chosen.id}'s to_lsn ${chosen.toLsn}: the server was rebuilt or restored since; take a new full backup`,
+            'ServerChanged',
+          );
         }
         parent = { id: chosen.id, chainId: chosen.chainId, toLsn: chosen.toLsn };
       }
@@ -218,7 +234,8 @@ export function createPhysicalBackupActivities(deps: ActivityDeps) {
       try {
         if (ctx.info.attempt === 1) {
           const taken = await Promise.all([target.head(input.key), target.head(manifestKeyFor(input.key))]);
-          if (taken.some(Boolean)) throw refuse(`${target.url}/${input.key} already exists; not overwriting another backup`, 'BackupKeyTaken');
+          if (taken.some(Boolean))
+            throw refuse(`${target.url}/${input.key} already exists; not overwriting another backup`, 'BackupKeyTaken');
         } else {
           await target.removeIncompleteUploads(input.key);
         }
@@ -243,7 +260,14 @@ export function createPhysicalBackupActivities(deps: ActivityDeps) {
         const report = progressReporter(physicalProgressSignal, 'streaming');
         report(0);
         const uploaded = await withDefaultsFile(deps.config.workDir, input.connection, conn, async (cnf) => {
-          const args = backupArgs({ defaultsFile: cnf, targetDir: workDir, lsnDir, incrementalLsn: input.incrementalLsn, parallel: input.threads, datadir: input.datadir });
+          const args = backupArgs({
+            defaultsFile: cnf,
+            targetDir: workDir,
+            lsnDir,
+            incrementalLsn: input.incrementalLsn,
+            parallel: input.threads,
+            datadir: input.datadir,
+          });
           const countDone = (line: string) => {
             if (/\.\.\.done$/.test(line)) copied++;
           };
@@ -253,7 +277,8 @@ export function createPhysicalBackupActivities(deps: ActivityDeps) {
           let streamBytes = 0;
           const backupStage = { command: tools.backup, args, pidFile, onStderrLine: countDone };
           const zstdStage = {
-            command: 'zstd', args: ['-T0', '-3', '-c', '-v', '--no-progress'],
+            command: 'zstd',
+            args: ['-T0', '-3', '-c', '-v', '--no-progress'],
             onStderrLine: (line: string) => {
               const size = zstdInputBytes(line);
               if (size !== null) streamBytes = size;
@@ -270,7 +295,10 @@ export function createPhysicalBackupActivities(deps: ActivityDeps) {
           flowing.catch(() => undefined);
           const timer = setInterval(() => report(Math.min(0.99, copied / input.fileCount)), PROGRESS_INTERVAL_MS);
           try {
-            const result = await target.upload(input.key, gate, { signal: ctx.cancellationSignal, contentType: 'application/octet-stream' });
+            const result = await target.upload(input.key, gate, {
+              signal: ctx.cancellationSignal,
+              contentType: 'application/octet-stream',
+            });
             await flowing;
             return { ...result, streamBytes: compress ? counted.bytes : streamBytes };
           } catch (error) {
@@ -285,16 +313,27 @@ export function createPhysicalBackupActivities(deps: ActivityDeps) {
         const checkpoints = parseCheckpoints(await readFile(join(lsnDir, 'xtrabackup_checkpoints'), 'utf8'));
         const info = await readFile(join(lsnDir, 'xtrabackup_info'), 'utf8').catch(() => '');
         // The WAL-G failure: an incremental that silently became a full. Refuse it instead.
-        if (input.kind === 'physical-incremental' && (checkpoints.backupType !== 'incremental' || checkpoints.fromLsn !== input.incrementalLsn)) {
-          throw refuse(`${tools.backup} took a ${checkpoints.backupType} backup from LSN ${checkpoints.fromLsn}, not an incremental from ${input.incrementalLsn}`, 'NotIncremental');
+        if (
+          input.kind === 'physical-incremental' &&
+          (checkpoints.backupType !== 'incremental' || checkpoints.fromLsn !== input.incrementalLsn)
+        ) {
+          throw refuse(
+            `${tools.backup} took a ${checkpoints.backupType} backup from LSN ${checkpoints.fromLsn}, not an incremental from ${input.incrementalLsn}`,
+            'NotIncremental',
+          );
         }
         if (input.kind === 'physical-full' && checkpoints.backupType !== 'full-backuped') {
           throw refuse(`${tools.backup} reported backup_type ${checkpoints.backupType} for a full backup`, 'UnexpectedBackupType');
         }
         report(1);
         return {
-          key: input.key, size: uploaded.size, sha256: uploaded.sha256, streamBytes: uploaded.streamBytes,
-          fromLsn: checkpoints.fromLsn, toLsn: checkpoints.toLsn, binlog: parseBinlogFromInfo(info),
+          key: input.key,
+          size: uploaded.size,
+          sha256: uploaded.sha256,
+          streamBytes: uploaded.streamBytes,
+          fromLsn: checkpoints.fromLsn,
+          toLsn: checkpoints.toLsn,
+          binlog: parseBinlogFromInfo(info),
           tool: { name: tools.tool, version: toolVersion },
           server: { version: serverVersionFromInfo(info) ?? 'unknown', flavor: input.flavor },
         };
@@ -308,7 +347,8 @@ export function createPhysicalBackupActivities(deps: ActivityDeps) {
       const target = store(manifest.target);
       try {
         const stored = await target.head(manifest.key);
-        if (stored?.size !== manifest.size) throw refuse(`${target.url}/${manifest.key} holds ${stored?.size ?? 'no'} bytes, expected ${manifest.size}`, 'BackupMissing');
+        if (stored?.size !== manifest.size)
+          throw refuse(`${target.url}/${manifest.key} holds ${stored?.size ?? 'no'} bytes, expected ${manifest.size}`, 'BackupMissing');
         await target.putJson(manifestKeyFor(manifest.key), manifest);
       } catch (error) {
         throw storageActivityFailure(error);
@@ -340,7 +380,13 @@ export function createPhysicalBackupActivities(deps: ActivityDeps) {
      * Deletes the physical backups of this connection (and schedule) the policy lets go, never a
      * piece that a kept incremental is built on, nor `keep`. Objects first, manifests last.
      */
-    async applyPhysicalRetention(input: { target: string; connection: string; scheduleId: string | null; retention: RetentionPolicy; keep: string }): Promise<{ deleted: string[] }> {
+    async applyPhysicalRetention(input: {
+      target: string;
+      connection: string;
+      scheduleId: string | null;
+      retention: RetentionPolicy;
+      keep: string;
+    }): Promise<{ deleted: string[] }> {
       try {
         const target = store(input.target);
         const { manifests } = await listPhysicalManifests(target, `physical-${input.connection}/`);
@@ -350,8 +396,9 @@ export function createPhysicalBackupActivities(deps: ActivityDeps) {
         const scheduled = mine.filter((m) => m.scheduleId === input.scheduleId);
         const others = mine.filter((m) => m.scheduleId !== input.scheduleId).map((m) => m.id);
         const keepId = mine.find((m) => m.key === input.keep)?.id;
-        const doomed = selectPhysicalBackupsToDelete(mine, input.retention, new Date(), [...others, ...(keepId ? [keepId] : [])])
-          .filter((m) => scheduled.includes(m) && m.key !== input.keep);
+        const doomed = selectPhysicalBackupsToDelete(mine, input.retention, new Date(), [...others, ...(keepId ? [keepId] : [])]).filter(
+          (m) => scheduled.includes(m) && m.key !== input.keep,
+        );
         await target.delete(doomed.map((m) => m.key));
         await target.delete(doomed.map((m) => manifestKeyFor(m.key)));
         return { deleted: doomed.map((m) => m.key) };

@@ -27,7 +27,8 @@ function pickLast(manifests: readonly PhysicalBackupManifest[], pick: ChainPick)
   const candidates = manifests
     .filter((m) => m.source.connection === pick.connection && Date.parse(m.startedAt) <= pick.before.getTime())
     .sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt) || (a.id < b.id ? 1 : -1));
-  if (!candidates[0]) throw new ChainError(`no physical backup of ${pick.connection} started at or before ${pick.before.toISOString()}`, 'BackupNotFound');
+  if (!candidates[0])
+    throw new ChainError(`no physical backup of ${pick.connection} started at or before ${pick.before.toISOString()}`, 'BackupNotFound');
   return candidates[0];
 }
 
@@ -42,7 +43,10 @@ export function resolveChain(manifests: readonly PhysicalBackupManifest[], pick:
     const child = chain[0]!;
     const parent = byId.get(child.parentId!);
     if (!parent) {
-      throw new ChainError(`chain ${child.chainId} is broken: ${child.id} needs ${child.parentId}, which is not in the target (deleted or never finished)`, 'ChainBroken');
+      throw new ChainError(
+        `chain ${child.chainId} is broken: ${child.id} needs ${child.parentId}, which is not in the target (deleted or never finished)`,
+        'ChainBroken',
+      );
     }
     if (chain.includes(parent)) throw new ChainError(`chain ${child.chainId} loops at ${parent.id}`, 'ChainBroken');
     chain.unshift(parent);
@@ -67,9 +71,12 @@ export function continuityProblems(chain: readonly PhysicalBackupManifest[]): st
     if (piece.kind !== 'physical-incremental') problems.push(`${piece.id} follows ${previous.id} but is not an incremental`);
     if (piece.parentId !== previous.id) problems.push(`${piece.id} names parent ${piece.parentId} but follows ${previous.id}`);
     if (piece.chainId !== base.chainId) problems.push(`${piece.id} belongs to chain ${piece.chainId}, not ${base.chainId}`);
-    if (piece.fromLsn !== previous.toLsn) problems.push(`LSN gap: ${piece.id} starts at ${piece.fromLsn} but ${previous.id} ends at ${previous.toLsn}`);
-    if (BigInt(piece.toLsn) < BigInt(piece.fromLsn)) problems.push(`${piece.id} ends (LSN ${piece.toLsn}) before it starts (${piece.fromLsn})`);
-    if (piece.source.connection !== base.source.connection) problems.push(`${piece.id} is of ${piece.source.connection}, the base of ${base.source.connection}`);
+    if (piece.fromLsn !== previous.toLsn)
+      problems.push(`LSN gap: ${piece.id} starts at ${piece.fromLsn} but ${previous.id} ends at ${previous.toLsn}`);
+    if (BigInt(piece.toLsn) < BigInt(piece.fromLsn))
+      problems.push(`${piece.id} ends (LSN ${piece.toLsn}) before it starts (${piece.fromLsn})`);
+    if (piece.source.connection !== base.source.connection)
+      problems.push(`${piece.id} is of ${piece.source.connection}, the base of ${base.source.connection}`);
     if (piece.tool.name !== base.tool.name) problems.push(`${piece.id} was taken with ${piece.tool.name}, the base with ${base.tool.name}`);
     previous = piece;
   }
@@ -96,7 +103,12 @@ export function withAncestors(manifests: readonly PhysicalBackupManifest[], kept
  * logical backups, then every ancestor of a kept piece is kept too, so no kept incremental loses
  * the full or the incrementals it applies on.
  */
-export function selectPhysicalBackupsToDelete(manifests: PhysicalBackupManifest[], policy: RetentionPolicy, now: Date, alwaysKeep: string[] = []): PhysicalBackupManifest[] {
+export function selectPhysicalBackupsToDelete(
+  manifests: PhysicalBackupManifest[],
+  policy: RetentionPolicy,
+  now: Date,
+  alwaysKeep: string[] = [],
+): PhysicalBackupManifest[] {
   const plan = planRetention(manifests, policy, now);
   const kept = withAncestors(manifests, [...plan.keep.map((k) => k.manifest.id), ...alwaysKeep]);
   return plan.delete.filter((m) => !kept.has(m.id));

@@ -31,7 +31,10 @@ export function parseCheckpoints(text: string): Checkpoints {
   const values = parseKeyValues(text);
   const lsn = (key: string): string => {
     const value = values.get(key);
-    if (value === undefined || !LSN.test(value)) throw new BackupMetadataError(`xtrabackup_checkpoints: ${key} is ${value === undefined ? 'missing' : JSON.stringify(value)}, expected a decimal LSN`);
+    if (value === undefined || !LSN.test(value))
+      throw new BackupMetadataError(
+        `xtrabackup_checkpoints: ${key} is ${value === undefined ? 'missing' : JSON.stringify(value)}, expected a decimal LSN`,
+      );
     return BigInt(value).toString();
   };
   const backupType = values.get('backup_type');

@@ -18,7 +18,8 @@ export interface BackupCommandInput {
 
 /** `--backup --stream=xbstream` to stdout; incrementals start at the parent's to_lsn (no local state needed). */
 export function backupArgs(input: BackupCommandInput): string[] {
-  if (input.incrementalLsn !== null && !/^\d+$/.test(input.incrementalLsn)) throw new Error(`invalid LSN ${JSON.stringify(input.incrementalLsn)}`);
+  if (input.incrementalLsn !== null && !/^\d+$/.test(input.incrementalLsn))
+    throw new Error(`invalid LSN ${JSON.stringify(input.incrementalLsn)}`);
   return [
     `--defaults-file=${input.defaultsFile}`,
     '--backup',

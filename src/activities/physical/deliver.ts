@@ -38,7 +38,17 @@ export function deliverFromTempServer(
    * Starts a temporary server on the prepared datadir, dumps `database` from it with mydumper
    * (consistent, routines, triggers, events) and stops the server, whatever happens.
    */
-  return async function deliverFromTempServer({ restoreId, database, threads, appliedAll }: { restoreId: string; database: string; threads: number; appliedAll: string[] }): Promise<DeliverFromTempServerOutput> {
+  return async function deliverFromTempServer({
+    restoreId,
+    database,
+    threads,
+    appliedAll,
+  }: {
+    restoreId: string;
+    database: string;
+    threads: number;
+    appliedAll: string[];
+  }): Promise<DeliverFromTempServerOutput> {
     const ctx = Context.current();
     const paths = scratch(restoreId);
     await checkPrepared(restoreId, appliedAll);
@@ -48,15 +58,23 @@ export function deliverFromTempServer(
     const beat = setInterval(() => ctx.heartbeat(), 1000);
     // The restored server's users are the source's: it runs without privilege tables, reachable
     // only through a socket in the restore's 0700 directory.
-    const server = await startTempServer({ datadir: paths.data, runDir: paths.run, port: null, skipGrantTables: true }).catch((error: unknown) => {
-      clearInterval(beat);
-      throw ApplicationFailure.retryable((error as Error).message, 'TempServerFailed');
-    });
+    const server = await startTempServer({ datadir: paths.data, runDir: paths.run, port: null, skipGrantTables: true }).catch(
+      (error: unknown) => {
+        clearInterval(beat);
+        throw ApplicationFailure.retryable((error as Error).message, 'TempServerFailed');
+      },
+    );
     const pool = mysql.createPool({ socketPath: server.socket, user: 'root', password: '', connectionLimit: 2, charset: 'utf8mb4' });
     try {
       const { charset, collation } = await databaseCharset(pool, database).catch(async (error: unknown) => {
-        const [rows] = await pool.query<mysql.RowDataPacket[]>("SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN ('mysql','sys','performance_schema','information_schema')");
-        throw ApplicationFailure.nonRetryable(`the restored server has no database "${database}" (it has: ${rows.map((r) => String(r.s)).join(', ') || 'none'})`, 'DatabaseNotFound', error);
+        const [rows] = await pool.query<mysql.RowDataPacket[]>(
+          "SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN ('mysql','sys','performance_schema','information_schema')",
+        );
+        throw ApplicationFailure.nonRetryable(
+          `the restored server has no database "${database}" (it has: ${rows.map((r) => String(r.s)).join(', ') || 'none'})`,
+          'DatabaseNotFound',
+          error,
+        );
       });
       await rm(dumpDir, { recursive: true, force: true });
       await mkdir(dumpDir, { recursive: true, mode: 0o700 });

@@ -124,13 +124,23 @@ export function createPhysicalRestoreActivities(deps: ActivityDeps) {
     await access(file).catch(() => {
       throw scratchMissing(restoreId, `piece ${piece.id}`);
     });
-    await extractCompressedFile({ file, compression: piece.compression, command: tools.extract, args: extractArgs(dir), signal, pidFile: scratch(restoreId).pidFile });
+    await extractCompressedFile({
+      file,
+      compression: piece.compression,
+      command: tools.extract,
+      args: extractArgs(dir),
+      signal,
+      pidFile: scratch(restoreId).pidFile,
+    });
   }
 
   /** `--prepare` one step, heartbeating while the tool works. */
   async function prepare(restoreId: string, piece: ChainPiece, incrementalDir: string | null, last: boolean) {
     const tools = toolCommandsFor(piece.tool === 'mariabackup' ? 'mariadb' : 'mysql');
-    await runPhysicalTool(tools.backup, prepareArgs(tools, { baseDir: scratch(restoreId).data, incrementalDir, last }), { signal: Context.current().cancellationSignal, pidFile: scratch(restoreId).pidFile });
+    await runPhysicalTool(tools.backup, prepareArgs(tools, { baseDir: scratch(restoreId).data, incrementalDir, last }), {
+      signal: Context.current().cancellationSignal,
+      pidFile: scratch(restoreId).pidFile,
+    });
   }
 
   /** Extracts the full backup into `data/` and prepares it (again from the fetched file on a retry: idempotent). */
@@ -151,7 +161,19 @@ export function createPhysicalRestoreActivities(deps: ActivityDeps) {
    * finished): nothing to do. Interrupted halfway by a dead worker: `data/` cannot be trusted, and
    * the failure `PreparedDirStale` tells the workflow to prepare again from the fetched pieces.
    */
-  async function applyIncrement({ restoreId, piece, index, appliedBefore, last }: { restoreId: string; piece: ChainPiece; index: number; appliedBefore: string[]; last: boolean }): Promise<void> {
+  async function applyIncrement({
+    restoreId,
+    piece,
+    index,
+    appliedBefore,
+    last,
+  }: {
+    restoreId: string;
+    piece: ChainPiece;
+    index: number;
+    appliedBefore: string[];
+    last: boolean;
+  }): Promise<void> {
     const ctx = Context.current();
     const paths = scratch(restoreId);
     await killOrphan(paths.pidFile, ORPHAN);
@@ -159,7 +181,10 @@ export function createPhysicalRestoreActivities(deps: ActivityDeps) {
     if (!record) throw scratchMissing(restoreId, 'the prepared datadir');
     if (record.applying === null && record.applied.includes(piece.id)) return;
     if (record.applying !== null || record.applied.join(',') !== appliedBefore.join(',')) {
-      throw refuse(`the prepared datadir of restore ${restoreId} was left half-updated by an interrupted step; preparing it again`, 'PreparedDirStale');
+      throw refuse(
+        `the prepared datadir of restore ${restoreId} was left half-updated by an interrupted step; preparing it again`,
+        'PreparedDirStale',
+      );
     }
     await writeRecord(restoreId, { applied: record.applied, applying: piece.id });
     await extractPiece(restoreId, paths.piece(index, piece.id), piece, paths.inc, ctx.cancellationSignal);
@@ -175,25 +200,50 @@ export function createPhysicalRestoreActivities(deps: ActivityDeps) {
   /** Refuses a datadir that is gone (ScratchMissing) or not exactly the finished chain (PreparedDirStale). */
   async function checkPrepared(restoreId: string, appliedAll: string[]): Promise<void> {
     const record = await readRecord(restoreId);
-    if (!record || !(await access(scratch(restoreId).data).then(() => true, () => false))) throw scratchMissing(restoreId, 'the prepared datadir');
+    if (
+      !record ||
+      !(await access(scratch(restoreId).data).then(
+        () => true,
+        () => false,
+      ))
+    )
+      throw scratchMissing(restoreId, 'the prepared datadir');
     if (record.applying !== null || record.applied.join(',') !== appliedAll.join(',')) {
       throw refuse(`the prepared datadir of restore ${restoreId} is not the finished chain; preparing it again`, 'PreparedDirStale');
     }
   }
 
-  async function deliverToFolder({ restoreId, folder, appliedAll }: { restoreId: string; folder: string; appliedAll: string[] }): Promise<{ path: string }> {
+  async function deliverToFolder({
+    restoreId,
+    folder,
+    appliedAll,
+  }: {
+    restoreId: string;
+    folder: string;
+    appliedAll: string[];
+  }): Promise<{ path: string }> {
     const paths = scratch(restoreId);
     const record = await readRecord(restoreId);
-    const dataThere = await access(paths.data).then(() => true, () => false);
+    const dataThere = await access(paths.data).then(
+      () => true,
+      () => false,
+    );
     if (!dataThere) {
       // A retry after the rename: the datadir is already at the folder.
-      if (await access(join(folder, 'xtrabackup_checkpoints')).then(() => true, () => false)) return { path: folder };
+      if (
+        await access(join(folder, 'xtrabackup_checkpoints')).then(
+          () => true,
+          () => false,
+        )
+      )
+        return { path: folder };
       throw scratchMissing(restoreId, 'the prepared datadir');
     }
     if (!record || record.applying !== null || record.applied.join(',') !== appliedAll.join(',')) {
       throw refuse(`the prepared datadir of restore ${restoreId} is not the finished chain; preparing it again`, 'PreparedDirStale');
     }
-    if (!(await isEmptyOrMissing(folder))) throw refuse(`folder ${folder} is not empty; a restore never writes over files`, 'FolderNotEmpty');
+    if (!(await isEmptyOrMissing(folder)))
+      throw refuse(`folder ${folder} is not empty; a restore never writes over files`, 'FolderNotEmpty');
     await rm(folder, { recursive: true, force: true }); // an empty directory
     try {
       await rename(paths.data, folder);
@@ -208,7 +258,6 @@ export function createPhysicalRestoreActivities(deps: ActivityDeps) {
     return { path: folder };
   }
 
-
   return {
     /**
      * Reads the target's physical manifests, resolves the chain up to the asked piece and checks
@@ -219,18 +268,24 @@ export function createPhysicalRestoreActivities(deps: ActivityDeps) {
       let existingDestination: ResolveRestoreChainOutput['existingDestination'] = null;
       if (input.destination) {
         const problem = findDestinationProblem(deps.config, input.destination);
-        if (problem) throw refuse(`${problem.field}: ${problem.message}`, problem.kind === 'forbidden' ? 'DestinationForbidden' : 'InvalidRequest');
+        if (problem)
+          throw refuse(`${problem.field}: ${problem.message}`, problem.kind === 'forbidden' ? 'DestinationForbidden' : 'InvalidRequest');
         const pool = deps.pools.get(input.destination.connection);
         if ((await databaseExists(pool, input.destination.database)) && !input.recreateDestination) {
           if ((await objectCount(pool, input.destination.database)) > 0) {
-            throw refuse(`destination database "${input.destination.database}" already has tables; pass recreateDestination: true to drop and recreate it`, 'DestinationNotEmpty');
+            throw refuse(
+              `destination database "${input.destination.database}" already has tables; pass recreateDestination: true to drop and recreate it`,
+              'DestinationNotEmpty',
+            );
           }
           existingDestination = await databaseCharset(pool, input.destination.database);
         }
       }
       if (input.folder !== null) {
-        if (!isAbsolute(input.folder) || resolve(input.folder) !== input.folder) throw refuse(`folder ${JSON.stringify(input.folder)} must be an absolute, normalized path`, 'InvalidRequest');
-        if (!(await isEmptyOrMissing(input.folder))) throw refuse(`folder ${input.folder} is not empty; a restore never writes over files`, 'FolderNotEmpty');
+        if (!isAbsolute(input.folder) || resolve(input.folder) !== input.folder)
+          throw refuse(`folder ${JSON.stringify(input.folder)} must be an absolute, normalized path`, 'InvalidRequest');
+        if (!(await isEmptyOrMissing(input.folder)))
+          throw refuse(`folder ${input.folder} is not empty; a restore never writes over files`, 'FolderNotEmpty');
         await access(dirname(input.folder)).catch(() => {
           throw refuse(`the parent of folder ${input.folder} does not exist`, 'InvalidRequest');
         });
@@ -257,17 +312,35 @@ export function createPhysicalRestoreActivities(deps: ActivityDeps) {
       await requireTool(tools.backup, pkg);
       await requireTool(tools.extract, pkg);
       await requireTool(chain[0]!.compression === 'zstd' ? 'zstd' : 'gzip', chain[0]!.compression);
-      if (input.destination) await requireTool(tools.tool === 'mariabackup' ? 'mariadbd' : 'mysqld', 'the database server package (a temporary server reads the restored database)');
+      if (input.destination)
+        await requireTool(
+          tools.tool === 'mariabackup' ? 'mariadbd' : 'mysqld',
+          'the database server package (a temporary server reads the restored database)',
+        );
       // Pieces on disk compressed, the datadir, and the largest incremental extracted beside it.
-      const needed = chain.reduce((a, m) => a + m.size, 0) + chain[0]!.streamBytes + Math.max(0, ...chain.slice(1).map((m) => m.streamBytes));
+      const needed =
+        chain.reduce((a, m) => a + m.size, 0) + chain[0]!.streamBytes + Math.max(0, ...chain.slice(1).map((m) => m.streamBytes));
       await mkdir(deps.config.workDir, { recursive: true, mode: 0o700 });
       const fs = await statfs(deps.config.workDir);
       const free = fs.bavail * fs.bsize;
       if (free < needed * 1.1) {
-        throw refuse(`not enough free space in workDir ${deps.config.workDir}: the chain needs about ${Math.ceil(needed * 1.1 / 1048576)} MiB, ${Math.floor(free / 1048576)} MiB are free`, 'InsufficientSpace');
+        throw refuse(
+          `not enough free space in workDir ${deps.config.workDir}: the chain needs about ${Math.ceil((needed * 1.1) / 1048576)} MiB, ${Math.floor(free / 1048576)} MiB are free`,
+          'InsufficientSpace',
+        );
       }
       return {
-        pieces: chain.map((m) => ({ id: m.id, key: m.key, sha256: m.sha256, size: m.size, streamBytes: m.streamBytes, compression: m.compression, tool: m.tool.name, fromLsn: m.fromLsn, toLsn: m.toLsn })),
+        pieces: chain.map((m) => ({
+          id: m.id,
+          key: m.key,
+          sha256: m.sha256,
+          size: m.size,
+          streamBytes: m.streamBytes,
+          compression: m.compression,
+          tool: m.tool.name,
+          fromLsn: m.fromLsn,
+          toLsn: m.toLsn,
+        })),
         existingDestination,
       };
     },
@@ -277,11 +350,22 @@ export function createPhysicalRestoreActivities(deps: ActivityDeps) {
      * differs from the manifest is refused (the file is not kept). A piece already fetched by an
      * earlier attempt is not fetched again.
      */
-    async fetchChainPiece({ restoreId, target, piece, index }: { restoreId: string; target: string; piece: ChainPiece; index: number }): Promise<{ bytes: number; reused: boolean }> {
+    async fetchChainPiece({
+      restoreId,
+      target,
+      piece,
+      index,
+    }: {
+      restoreId: string;
+      target: string;
+      piece: ChainPiece;
+      index: number;
+    }): Promise<{ bytes: number; reused: boolean }> {
       const ctx = Context.current();
       const file = scratch(restoreId).piece(index, piece.id);
       const done = `${file}.sha256`;
-      if ((await readFile(done, 'utf8').catch(() => '')) === piece.sha256 && (await stat(file).catch(() => null))?.size === piece.size) return { bytes: piece.size, reused: true };
+      if ((await readFile(done, 'utf8').catch(() => '')) === piece.sha256 && (await stat(file).catch(() => null))?.size === piece.size)
+        return { bytes: piece.size, reused: true };
       await mkdir(dirname(file), { recursive: true, mode: 0o700 });
       const partial = `${file}.partial`;
       const tap = hashingTap();
@@ -302,7 +386,10 @@ export function createPhysicalRestoreActivities(deps: ActivityDeps) {
       const sha256 = tap.digest();
       if (sha256 !== piece.sha256 || tap.bytes !== piece.size) {
         await rm(partial, { force: true });
-        throw refuse(`checksum mismatch: ${store(target).url}/${piece.key} has sha256 ${sha256} (${tap.bytes} bytes) but its manifest says ${piece.sha256} (${piece.size} bytes); the backup is damaged`, 'ChecksumMismatch');
+        throw refuse(
+          `checksum mismatch: ${store(target).url}/${piece.key} has sha256 ${sha256} (${tap.bytes} bytes) but its manifest says ${piece.sha256} (${piece.size} bytes); the backup is damaged`,
+          'ChecksumMismatch',
+        );
       }
       await rename(partial, file);
       await writeFile(done, piece.sha256);
@@ -315,7 +402,13 @@ export function createPhysicalRestoreActivities(deps: ActivityDeps) {
       return heartbeating(() => prepareBase(input));
     },
 
-    async applyChainIncrement(input: { restoreId: string; piece: ChainPiece; index: number; appliedBefore: string[]; last: boolean }): Promise<void> {
+    async applyChainIncrement(input: {
+      restoreId: string;
+      piece: ChainPiece;
+      index: number;
+      appliedBefore: string[];
+      last: boolean;
+    }): Promise<void> {
       return heartbeating(() => applyIncrement(input));
     },
 

@@ -46,14 +46,24 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The last lines of the server's error log, for a failure message. */
 async function logTail(logFile: string, lines = 8): Promise<string> {
   const text = await readFile(logFile, 'utf8').catch(() => '');
-  return text.trim().split('\n').filter((l) => /ERROR|error|Aborting/i.test(l)).slice(-lines).join(' | ') || text.trim().split('\n').slice(-3).join(' | ');
+  return (
+    text
+      .trim()
+      .split('\n')
+      .filter((l) => /ERROR|error|Aborting/i.test(l))
+      .slice(-lines)
+      .join(' | ') || text.trim().split('\n').slice(-3).join(' | ')
+  );
 }
 
 /** The server's command line: backup-my.cnf (innodb page size, log and undo layout of the backup) first, when there is one. */
 export async function tempServerArgs(opts: TempServerOptions): Promise<string[]> {
   const paths = tempServerPaths(opts.runDir);
   const backupCnf = join(opts.datadir, 'backup-my.cnf');
-  const hasBackupCnf = await access(backupCnf).then(() => true, () => false);
+  const hasBackupCnf = await access(backupCnf).then(
+    () => true,
+    () => false,
+  );
   const args = [
     hasBackupCnf ? `--defaults-file=${backupCnf}` : '--no-defaults',
     `--datadir=${opts.datadir}`,
@@ -84,7 +94,10 @@ export async function startTempServer(opts: TempServerOptions): Promise<TempServ
   await mkdir(opts.runDir, { recursive: true, mode: 0o700 });
   await mkdir(paths.tmpDir, { recursive: true, mode: 0o700 });
   await stopServerByPidFile(paths.pidFile);
-  const child = spawn(opts.binary ?? 'mariadbd', await tempServerArgs(opts), { stdio: 'ignore', env: { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin' } });
+  const child = spawn(opts.binary ?? 'mariadbd', await tempServerArgs(opts), {
+    stdio: 'ignore',
+    env: { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/sbin:/usr/bin' },
+  });
   let exited: number | null | undefined;
   child.on('exit', (code) => (exited = code));
   child.on('error', () => (exited = -1));
@@ -95,7 +108,8 @@ export async function startTempServer(opts: TempServerOptions): Promise<TempServ
   };
   const deadline = Date.now() + (opts.startTimeoutMs ?? 120_000);
   for (;;) {
-    if (exited !== undefined) throw new Error(`the temporary server on ${opts.datadir} exited (${exited}) while starting: ${await logTail(paths.logFile)}`);
+    if (exited !== undefined)
+      throw new Error(`the temporary server on ${opts.datadir} exited (${exited}) while starting: ${await logTail(paths.logFile)}`);
     const conn = await mysql.createConnection({ socketPath: paths.socket, user: 'root', password: '' }).catch(() => null);
     if (conn) {
       await conn.end().catch(() => undefined);
@@ -103,7 +117,9 @@ export async function startTempServer(opts: TempServerOptions): Promise<TempServ
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`the temporary server on ${opts.datadir} did not answer within ${opts.startTimeoutMs ?? 120_000} ms: ${await logTail(paths.logFile)}`);
+      throw new Error(
+        `the temporary server on ${opts.datadir} did not answer within ${opts.startTimeoutMs ?? 120_000} ms: ${await logTail(paths.logFile)}`,
+      );
     }
     await sleep(200);
   }

@@ -38,7 +38,9 @@ export function toolCompatibilityProblem(flavor: Flavor, toolVersion: string, se
     // `mariabackup based on MariaDB server 10.11.19-MariaDB debian-linux-gnu (x86_64)`
     const tool = releaseSeries(toolVersion.replace(/^.*?server\s+/i, ''));
     if (!tool) return `cannot read the mariabackup version from ${JSON.stringify(toolVersion)}`;
-    return tool === server ? null : `mariabackup ${tool} cannot back up MariaDB ${server}: install mariabackup from the ${server} series on the worker`;
+    return tool === server
+      ? null
+      : `mariabackup ${tool} cannot back up MariaDB ${server}: install mariabackup from the ${server} series on the worker`;
   }
   if (/mariadb/i.test(serverVersion)) return `connection flavor is mysql but the server is ${serverVersion}`;
   // `xtrabackup version 8.0.35-30 based on MySQL server 8.0.35 Linux (x86_64)`

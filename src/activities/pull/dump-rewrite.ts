@@ -34,7 +34,11 @@ const sedRename = (copy: string, verb: 'INSERT' | 'REPLACE', table: string): str
  * destination's table). `ddl` holds the DDL of every pulled table.
  */
 export async function renameDumpedCopies(
-  dir: string, layout: WorkspaceLayout, ddl: Map<string, string>, deltaTables: ReadonlySet<string>, direct: ReadonlySet<string> = new Set(),
+  dir: string,
+  layout: WorkspaceLayout,
+  ddl: Map<string, string>,
+  deltaTables: ReadonlySet<string>,
+  direct: ReadonlySet<string> = new Set(),
 ): Promise<void> {
   const originals = layout.originalNames([...ddl.keys()]);
   const listing = classifyDumpFiles(layout.database, await readdir(dir));
@@ -47,7 +51,11 @@ export async function renameDumpedCopies(
     await rm(join(dir, `${layout.database}.${copy}-schema.sql`));
     if (deltaTables.has(table)) continue;
     // The header mydumper writes, so FK checks stay off while myloader creates the table.
-    await writeFile(join(dir, `${layout.database}.${table}-schema.sql`), `/*!40101 SET NAMES binary*/;\n/*!40014 SET FOREIGN_KEY_CHECKS=0*/;\n\n/*!40103 SET TIME_ZONE='+00:00' */;\n${ddl.get(table)};\n`, { mode: 0o600 });
+    await writeFile(
+      join(dir, `${layout.database}.${table}-schema.sql`),
+      `/*!40101 SET NAMES binary*/;\n/*!40014 SET FOREIGN_KEY_CHECKS=0*/;\n\n/*!40103 SET TIME_ZONE='+00:00' */;\n${ddl.get(table)};\n`,
+      { mode: 0o600 },
+    );
   }
   const byTable = new Map<string, string[]>();
   for (const d of data) {
@@ -59,10 +67,14 @@ export async function renameDumpedCopies(
   }
   // mydumper escapes newlines inside values, so a line starting with INSERT INTO is a statement.
   // A full table in a workspace database keeps its name: its files are left as they are.
-  await Promise.all([...byTable].filter(([copy]) => copy !== originals.get(copy) || deltaTables.has(copy)).map(([copy, files]) => {
-    const table = originals.get(copy)!;
-    return execa('sed', ['-i', sedRename(copy, deltaTables.has(table) ? 'REPLACE' : 'INSERT', table), ...files], { cwd: dir });
-  }));
+  await Promise.all(
+    [...byTable]
+      .filter(([copy]) => copy !== originals.get(copy) || deltaTables.has(copy))
+      .map(([copy, files]) => {
+        const table = originals.get(copy)!;
+        return execa('sed', ['-i', sedRename(copy, deltaTables.has(table) ? 'REPLACE' : 'INSERT', table), ...files], { cwd: dir });
+      }),
+  );
 }
 
 /**

@@ -17,7 +17,10 @@ export interface OrphanWorkspace {
  * profiles: workspace databases and prefixed tables in any database, whatever the profiles' strategy now.
  */
 export async function sweepOrphanWorkspaces(
-  profiles: Record<string, PullProfile>, poolOf: (connection: string) => Pool, maxAgeMinutes: number, dryRun: boolean,
+  profiles: Record<string, PullProfile>,
+  poolOf: (connection: string) => Pool,
+  maxAgeMinutes: number,
+  dryRun: boolean,
 ): Promise<OrphanWorkspace[]> {
   const connections = [...new Set(Object.values(profiles).map((p) => p.workspaceConnection ?? p.source.connection))].sort();
   const found: OrphanWorkspace[] = [];

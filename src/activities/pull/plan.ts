@@ -7,7 +7,11 @@ import { findUnruledPii } from './pii-guard.ts';
 /** A profile or request that does not fit the source's schema: names the field, nothing has run. */
 export class PullPlanError extends Error {
   override name = 'PullPlanError';
-  constructor(readonly field: string, message: string, readonly kind: 'InvalidProfile' | 'PiiGuard' = 'InvalidProfile') {
+  constructor(
+    readonly field: string,
+    message: string,
+    readonly kind: 'InvalidProfile' | 'PiiGuard' = 'InvalidProfile',
+  ) {
     super(`${field}: ${message}`);
   }
 }
@@ -78,7 +82,13 @@ function sharedUniqueForms(profile: PullProfile, columnsOf: Map<string, CatalogC
   return shared;
 }
 
-function checkRule(table: string, col: CatalogColumn | undefined, column: string, rule: SanitizeRule, sharedUnique: Map<SanitizerType, string>): SanitizeColumn {
+function checkRule(
+  table: string,
+  col: CatalogColumn | undefined,
+  column: string,
+  rule: SanitizeRule,
+  sharedUnique: Map<SanitizerType, string>,
+): SanitizeColumn {
   const field = `sanitize.${table}.${column}`;
   if (!col) throw new PullPlanError(field, `no column "${column}" in table "${table}" of the source database`);
   if (col.generated) throw new PullPlanError(field, 'is a generated column; sanitize the columns it is computed from');
@@ -86,7 +96,8 @@ function checkRule(table: string, col: CatalogColumn | undefined, column: string
     throw new PullPlanError(field, `type "${rule.type}" writes text, but the column is ${col.dataType}; use "null" or "fixed"`);
   }
   if (rule.type === 'null' && !col.nullable) throw new PullPlanError(field, 'type "null" on a NOT NULL column; use "fixed"');
-  if (rule.exclude.length && !STRING_TYPES.has(col.dataType)) throw new PullPlanError(`${field}.exclude`, `exclude patterns need a text column (this one is ${col.dataType})`);
+  if (rule.exclude.length && !STRING_TYPES.has(col.dataType))
+    throw new PullPlanError(`${field}.exclude`, `exclude patterns need a text column (this one is ${col.dataType})`);
   if (col.unique) {
     checkUnique(field, col, rule);
     return { column, rule, maxLength: col.maxLength, unique: true };
@@ -95,7 +106,10 @@ function checkRule(table: string, col: CatalogColumn | undefined, column: string
   if (decidedBy) {
     const need = uniqueFormLength(rule.type);
     if (need !== null && col.maxLength !== null && col.maxLength < need) {
-      throw new PullPlanError(field, `deterministic "${rule.type}" fakes take the unique form (${decidedBy} is in a unique index, and joins between them must match), which needs ${need} characters; the column holds only ${col.maxLength}`);
+      throw new PullPlanError(
+        field,
+        `deterministic "${rule.type}" fakes take the unique form (${decidedBy} is in a unique index, and joins between them must match), which needs ${need} characters; the column holds only ${col.maxLength}`,
+      );
     }
     return { column, rule, maxLength: col.maxLength, unique: true };
   }
@@ -106,15 +120,26 @@ function checkRule(table: string, col: CatalogColumn | undefined, column: string
 function checkUnique(field: string, col: CatalogColumn, rule: SanitizeRule): void {
   const need = uniqueFormLength(rule.type);
   if (need === null) {
-    const instead = col.nullable ? 'use "null" (NULLs never collide) or a generating type such as "text"' : 'use a generating type such as "text"';
-    throw new PullPlanError(field, `type "${rule.type}" writes the same value into every row, but the column is in a unique index or the primary key; ${instead}`);
+    const instead = col.nullable
+      ? 'use "null" (NULLs never collide) or a generating type such as "text"'
+      : 'use a generating type such as "text"';
+    throw new PullPlanError(
+      field,
+      `type "${rule.type}" writes the same value into every row, but the column is in a unique index or the primary key; ${instead}`,
+    );
   }
   const prefix = col.uniquePrefix ?? null;
   if (col.maxLength !== null && col.maxLength < need) {
-    throw new PullPlanError(field, `is in a unique index, and unique "${rule.type}" fakes need ${need} characters; the column holds only ${col.maxLength}`);
+    throw new PullPlanError(
+      field,
+      `is in a unique index, and unique "${rule.type}" fakes need ${need} characters; the column holds only ${col.maxLength}`,
+    );
   }
   if (prefix !== null && prefix < need) {
-    throw new PullPlanError(field, `is in a unique index that covers only its first ${prefix} characters, and unique "${rule.type}" fakes need ${need} to differ`);
+    throw new PullPlanError(
+      field,
+      `is in a unique index that covers only its first ${prefix} characters, and unique "${rule.type}" fakes need ${need} to differ`,
+    );
   }
 }
 
@@ -128,7 +153,8 @@ export function planPull(profile: PullProfile, catalog: Catalog, request: PlanRe
   for (const c of catalog.columns) columnsOf.set(c.table, [...(columnsOf.get(c.table) ?? []), c]);
   const source = `${profile.source.connection}/${profile.source.database}`;
 
-  for (const t of Object.keys(profile.sanitize)) if (!tables.has(t)) throw new PullPlanError(`sanitize.${t}`, `no table "${t}" in ${source}`);
+  for (const t of Object.keys(profile.sanitize))
+    if (!tables.has(t)) throw new PullPlanError(`sanitize.${t}`, `no table "${t}" in ${source}`);
   for (const [t, limit] of Object.entries(profile.limits)) {
     if (!tables.has(t)) throw new PullPlanError(`limits.${t}`, `no table "${t}" in ${source}`);
     if (limit.orderBy && !columnsOf.get(t)?.some((c) => c.name === limit.orderBy)) {
@@ -148,9 +174,16 @@ export function planPull(profile: PullProfile, catalog: Catalog, request: PlanRe
 
   if (profile.piiGuard) {
     // Generated columns are recomputed from the sanitized ones, so they need no rule of their own.
-    const unruled = findUnruledPii(selected.flatMap((t) => columnsOf.get(t) ?? []).filter((c) => !c.generated), profile);
+    const unruled = findUnruledPii(
+      selected.flatMap((t) => columnsOf.get(t) ?? []).filter((c) => !c.generated),
+      profile,
+    );
     if (unruled.length) {
-      throw new PullPlanError('sanitize', `columns that look like personal data have no rule: ${unruled.join(', ')}. Add rules, or list them in piiAllow`, 'PiiGuard');
+      throw new PullPlanError(
+        'sanitize',
+        `columns that look like personal data have no rule: ${unruled.join(', ')}. Add rules, or list them in piiAllow`,
+        'PiiGuard',
+      );
     }
   }
 
@@ -162,7 +195,15 @@ export function planPull(profile: PullProfile, catalog: Catalog, request: PlanRe
   const plans = order.map((table): TablePlan => {
     const cols = columnsOf.get(table) ?? [];
     const rules = profile.sanitize[table] ?? {};
-    const sanitize = Object.entries(rules).map(([column, rule]) => checkRule(table, cols.find((c) => c.name === column), column, rule, sharedUnique));
+    const sanitize = Object.entries(rules).map(([column, rule]) =>
+      checkRule(
+        table,
+        cols.find((c) => c.name === column),
+        column,
+        rule,
+        sharedUnique,
+      ),
+    );
     const timestamps = cols.some((c) => c.name === 'created_at') && cols.some((c) => c.name === 'updated_at');
     const since = request.watermarks[table];
     const delta = !request.full && timestamps && since !== undefined && request.destinationTables.has(table);

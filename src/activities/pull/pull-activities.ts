@@ -14,7 +14,14 @@ import { planPull, PullPlanError, type PullPlan, type TablePlan } from './plan.t
 import { deltaCondition } from './subset-sql.ts';
 import { WatermarkStore } from './watermarks.ts';
 import {
-  countRows, createWorkspace, dropWorkspace, fillWorkspace, fusedTables, findLeaks, isBookkeepingFile, sanitizeWorkspace,
+  countRows,
+  createWorkspace,
+  dropWorkspace,
+  fillWorkspace,
+  fusedTables,
+  findLeaks,
+  isBookkeepingFile,
+  sanitizeWorkspace,
 } from './workspace.ts';
 import { UnknownConnectionError } from '../mysql/pools.ts';
 import type { ActivityDeps } from '../deps.ts';
@@ -83,7 +90,10 @@ export function createPullActivities(deps: ActivityDeps) {
     const value = process.env[p.secretEnv];
     const needed = Object.values(p.sanitize).some((cols) => Object.values(cols).some((r) => r.deterministic));
     if (needed && (value === undefined || value.length < 16)) {
-      throw refuse(`pulls.${name}.secretEnv: environment variable ${p.secretEnv} must be set on the worker to a secret of at least 16 characters`, 'InvalidProfile');
+      throw refuse(
+        `pulls.${name}.secretEnv: environment variable ${p.secretEnv} must be set on the worker to a secret of at least 16 characters`,
+        'InvalidProfile',
+      );
     }
     return value ?? null;
   };
@@ -92,25 +102,33 @@ export function createPullActivities(deps: ActivityDeps) {
   async function plan(input: PreparePullInput): Promise<PreparedPull> {
     const p = profileOf(input.profile);
     const problem = findDestinationProblem(deps.config, p.destination);
-    if (problem) throw refuse(`pulls.${input.profile}.${problem.field}: ${problem.message}`, problem.kind === 'forbidden' ? 'DestinationForbidden' : 'InvalidRequest');
-    if (sameDatabase(deps.config, p.source, p.destination)) throw refuse(`pulls.${input.profile}.destination: is the source database itself`, 'InvalidRequest');
+    if (problem)
+      throw refuse(
+        `pulls.${input.profile}.${problem.field}: ${problem.message}`,
+        problem.kind === 'forbidden' ? 'DestinationForbidden' : 'InvalidRequest',
+      );
+    if (sameDatabase(deps.config, p.source, p.destination))
+      throw refuse(`pulls.${input.profile}.destination: is the source database itself`, 'InvalidRequest');
     secretOf(input.profile, p);
     const source = pool(p.source.connection);
     const [server] = await source.query<RowDataPacket[]>('SELECT VERSION() AS v, @@version_comment AS c, NOW() AS now');
     const version = `${server[0]?.v ?? ''} ${server[0]?.c ?? ''}`;
-    if (!/mariadb|mysql|percona/i.test(version)) throw refuse(`source server "${version.trim()}" is not MySQL or MariaDB; sanitized pulls need one of them`, 'UnsupportedEngine');
+    if (!/mariadb|mysql|percona/i.test(version))
+      throw refuse(`source server "${version.trim()}" is not MySQL or MariaDB; sanitized pulls need one of them`, 'UnsupportedEngine');
     if (!(await databaseExists(source, p.source.database))) {
       throw refuse(`source database "${p.source.database}" does not exist on connection "${p.source.connection}"`, 'DatabaseNotFound');
     }
     const catalog = await readCatalog(source, p.source.database);
     const dest = pool(p.destination.connection);
     const [destTables] = await dest.query<RowDataPacket[]>(
-      "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", [p.destination.database],
+      "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
+      [p.destination.database],
     );
     let pullPlan: PullPlan;
     try {
       pullPlan = planPull(p, catalog, {
-        full: input.full, tables: input.tables,
+        full: input.full,
+        tables: input.tables,
         watermarks: input.full ? {} : await watermarks().read(p.destination),
         destinationTables: new Set(destTables.map((r) => String(r.t))),
       });
@@ -126,8 +144,15 @@ export function createPullActivities(deps: ActivityDeps) {
     return {
       plan: pullPlan,
       foreignKeys,
-      source: p.source, destination: p.destination, workspaceConnection: workspaceConnectionOf(p), workspaceStrategy: p.workspaceStrategy,
-      watermark: String(server[0]?.now), threads: p.threads, deadlineMinutes: p.deadlineMinutes, charset, collation,
+      source: p.source,
+      destination: p.destination,
+      workspaceConnection: workspaceConnectionOf(p),
+      workspaceStrategy: p.workspaceStrategy,
+      watermark: String(server[0]?.now),
+      threads: p.threads,
+      deadlineMinutes: p.deadlineMinutes,
+      charset,
+      collation,
     };
   }
 
@@ -136,37 +161,56 @@ export function createPullActivities(deps: ActivityDeps) {
     preparePull: (input: PreparePullInput): Promise<PreparedPull> => heartbeating(() => plan(input)),
 
     /** The seed's `--dry-run`: rows each table would bring, and how; reads only. */
-    dryRunPull: (input: PreparePullInput): Promise<DryRunRow[]> => heartbeating(async () => {
-      const prepared = await plan(input);
-      const source = pool(prepared.source.connection);
-      const rows: DryRunRow[] = [];
-      for (const t of prepared.plan.tables) {
-        const [count] = await source.query<RowDataPacket[]>(
-          `SELECT COUNT(*) AS n FROM ${quoteIdentifier(prepared.source.database)}.${quoteIdentifier(t.table)} s${t.since ? ` WHERE ${deltaCondition('s')}` : ''}`,
-          t.since ? [t.since, t.since] : [],
-        );
-        const n = Number(count[0]?.n ?? 0);
-        rows.push({ table: t.table, rows: t.limit ? Math.min(n, t.limit.maxRows) : n, mode: t.mode, sanitized: t.sanitize.length > 0, limited: t.limit !== null, timestamps: t.timestamps, excluded: false });
-      }
-      for (const table of prepared.plan.excluded) rows.push({ table, rows: 0, mode: 'excluded', sanitized: false, limited: false, timestamps: false, excluded: true });
-      return rows;
-    }),
+    dryRunPull: (input: PreparePullInput): Promise<DryRunRow[]> =>
+      heartbeating(async () => {
+        const prepared = await plan(input);
+        const source = pool(prepared.source.connection);
+        const rows: DryRunRow[] = [];
+        for (const t of prepared.plan.tables) {
+          const [count] = await source.query<RowDataPacket[]>(
+            `SELECT COUNT(*) AS n FROM ${quoteIdentifier(prepared.source.database)}.${quoteIdentifier(t.table)} s${t.since ? ` WHERE ${deltaCondition('s')}` : ''}`,
+            t.since ? [t.since, t.since] : [],
+          );
+          const n = Number(count[0]?.n ?? 0);
+          rows.push({
+            table: t.table,
+            rows: t.limit ? Math.min(n, t.limit.maxRows) : n,
+            mode: t.mode,
+            sanitized: t.sanitize.length > 0,
+            limited: t.limit !== null,
+            timestamps: t.timestamps,
+            excluded: false,
+          });
+        }
+        for (const table of prepared.plan.excluded)
+          rows.push({ table, rows: 0, mode: 'excluded', sanitized: false, limited: false, timestamps: false, excluded: true });
+        return rows;
+      }),
 
     /** Creates the temp workspace on the source's server (a database, or prefixed tables): an empty copy of each table but the direct ones. */
     async createTempDatabase(input: WorkspaceRef & { source: string; tables: string[]; inPlace?: string[] }): Promise<void> {
       await onConnection(pool(input.workspaceConnection), (conn) =>
-        createWorkspace(conn, input.source, WorkspaceLayout.of(input), input.tables, new Set(input.inPlace ?? input.tables)));
+        createWorkspace(conn, input.source, WorkspaceLayout.of(input), input.tables, new Set(input.inPlace ?? input.tables)),
+      );
     },
 
     /** Copies the subset into the workspace, in FK order, with INSERT … SELECT; returns rows per table. */
-    async copyTablesIntoWorkspace(input: WorkspaceRef & { source: string; tables: TablePlan[]; foreignKeys: ForeignKey[]; threads: number; profile?: string }): Promise<Record<string, number>> {
+    async copyTablesIntoWorkspace(
+      input: WorkspaceRef & { source: string; tables: TablePlan[]; foreignKeys: ForeignKey[]; threads: number; profile?: string },
+    ): Promise<Record<string, number>> {
       const ctx = Context.current();
       // Rules whose columns no key uses are applied by the copy itself (the same keys as applySanitizationRules).
-      const keys = input.profile === undefined ? null : { deterministic: secretOf(input.profile, profileOf(input.profile)), run: randomBytes(32).toString('hex') };
+      const keys =
+        input.profile === undefined
+          ? null
+          : { deterministic: secretOf(input.profile, profileOf(input.profile)), run: randomBytes(32).toString('hex') };
       return withSessions(pool(input.workspaceConnection), (open) =>
         fillWorkspace(open, input.source, WorkspaceLayout.of(input), input.tables, input.foreignKeys, {
-          parallel: Math.min(input.threads, 6), keys, onStep: (done, total) => ctx.heartbeat({ done, total }),
-        }));
+          parallel: Math.min(input.threads, 6),
+          keys,
+          onStep: (done, total) => ctx.heartbeat({ done, total }),
+        }),
+      );
     },
 
     /** Runs the UPDATE … CASE statements in the workspace, keyed by the profile's secret or a random key. */
@@ -174,13 +218,21 @@ export function createPullActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       const secret = secretOf(input.profile, profileOf(input.profile));
       await onConnection(pool(input.workspaceConnection), (conn) =>
-        sanitizeWorkspace(conn, WorkspaceLayout.of(input), input.tables, { deterministic: secret, run: randomBytes(32).toString('hex') },
-          (table, i, total) => ctx.heartbeat({ table, i, total })));
+        sanitizeWorkspace(
+          conn,
+          WorkspaceLayout.of(input),
+          input.tables,
+          { deterministic: secret, run: randomBytes(32).toString('hex') },
+          (table, i, total) => ctx.heartbeat({ table, i, total }),
+        ),
+      );
     },
 
     /** The gate: proves no original value of a sanitized column is left before anything leaves the workspace. */
     async checkSanitizationGate(input: WorkspaceRef & { source: string; tables: TablePlan[] }): Promise<void> {
-      const leaks = await onConnection(pool(input.workspaceConnection), (conn) => findLeaks(conn, input.source, WorkspaceLayout.of(input), input.tables));
+      const leaks = await onConnection(pool(input.workspaceConnection), (conn) =>
+        findLeaks(conn, input.source, WorkspaceLayout.of(input), input.tables),
+      );
       if (leaks.length) throw refuse(`sanitization gate failed, nothing was pulled: ${leaks.join('; ')}`, 'SanitizationGateFailed');
     },
 
@@ -189,10 +241,12 @@ export function createPullActivities(deps: ActivityDeps) {
      * the source's own DDL and, for the tables strategy, their original names back; delta tables lose
      * their DDL and load as REPLACE (upsert).
      */
-    async dumpPullWorkspace(input: WorkspaceRef & { threads: number; deltaTables: string[]; tables?: string[]; source?: string; direct?: string[] }): Promise<{ dumpDir: string; rows: Record<string, number> }> {
+    async dumpPullWorkspace(
+      input: WorkspaceRef & { threads: number; deltaTables: string[]; tables?: string[]; source?: string; direct?: string[] },
+    ): Promise<{ dumpDir: string; rows: Record<string, number> }> {
       const layout = WorkspaceLayout.of(input);
       const dir = pullDir(input.pullId);
-      const direct = input.source ? input.direct ?? [] : [];
+      const direct = input.source ? (input.direct ?? []) : [];
       await killOrphanedTool(pidFile(input.pullId, 'mydumper'));
       await killOrphanedTool(pidFile(input.pullId, 'mydumper-direct'));
       await rm(dir, { recursive: true, force: true });
@@ -200,10 +254,25 @@ export function createPullActivities(deps: ActivityDeps) {
       // --no-locks: nobody else writes the workspace, so no FLUSH TABLES WITH READ LOCK, which on
       // the source's server would stall every production writer (and needs RELOAD). A direct table
       // is read like the INSERT … SELECT of a copy would: each thread in its own snapshot.
-      const mydumper = (tool: string, database: string, regex: string[], out: string) => runPullTool(deps, input.workspaceConnection, {
-        command: 'mydumper', pidFile: pidFile(input.pullId, tool),
-        args: ['--database', database, ...regex, '--outputdir', out, '--threads', String(input.threads), '--rows', '200000', '--no-locks', '--verbose', '3'],
-      });
+      const mydumper = (tool: string, database: string, regex: string[], out: string) =>
+        runPullTool(deps, input.workspaceConnection, {
+          command: 'mydumper',
+          pidFile: pidFile(input.pullId, tool),
+          args: [
+            '--database',
+            database,
+            ...regex,
+            '--outputdir',
+            out,
+            '--threads',
+            String(input.threads),
+            '--rows',
+            '200000',
+            '--no-locks',
+            '--verbose',
+            '3',
+          ],
+        });
       const exactly = (names: string[]): string => `(${names.map(escapeRegExp).join('|')})$`;
       const directDir = join(dir, 'direct');
       if (layout.strategy === 'tables') {
@@ -213,7 +282,9 @@ export function createPullActivities(deps: ActivityDeps) {
       } else {
         await Promise.all([
           mydumper('mydumper', layout.database, [], dir),
-          direct.length ? mydumper('mydumper-direct', input.source!, ['--regex', `^${escapeRegExp(input.source!)}\\.${exactly(direct)}`], directDir) : null,
+          direct.length
+            ? mydumper('mydumper-direct', input.source!, ['--regex', `^${escapeRegExp(input.source!)}\\.${exactly(direct)}`], directDir)
+            : null,
         ]);
       }
       const files = await readdir(dir);
@@ -232,7 +303,15 @@ export function createPullActivities(deps: ActivityDeps) {
     },
 
     /** Loads the dump with myloader (FK checks off): full tables are dropped and recreated, delta tables upserted. */
-    async loadPullIntoDestination(input: { pullId: string; destination: DatabaseRef; workspace: string; dumpDir: string; threads: number; charset: string; collation: string }): Promise<void> {
+    async loadPullIntoDestination(input: {
+      pullId: string;
+      destination: DatabaseRef;
+      workspace: string;
+      dumpDir: string;
+      threads: number;
+      charset: string;
+      collation: string;
+    }): Promise<void> {
       try {
         await access(join(input.dumpDir, 'metadata'));
       } catch {
@@ -244,10 +323,26 @@ export function createPullActivities(deps: ActivityDeps) {
       await pool(input.destination.connection).query(
         `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(input.destination.database)} CHARACTER SET ${charsetName(input.charset)} COLLATE ${charsetName(input.collation)}`,
       );
-      const tail = await runPullTool(deps, input.destination.connection, {
-        command: 'myloader', pidFile: pidFile(input.pullId, 'myloader'),
-        args: ['--directory', input.dumpDir, '--database', input.destination.database, '--overwrite-tables', '--threads', String(input.threads), '--verbose', '3'],
-      }, { myloader: ['init-command=SET SESSION innodb_lock_wait_timeout=86400'] });
+      const tail = await runPullTool(
+        deps,
+        input.destination.connection,
+        {
+          command: 'myloader',
+          pidFile: pidFile(input.pullId, 'myloader'),
+          args: [
+            '--directory',
+            input.dumpDir,
+            '--database',
+            input.destination.database,
+            '--overwrite-tables',
+            '--threads',
+            String(input.threads),
+            '--verbose',
+            '3',
+          ],
+        },
+        { myloader: ['init-command=SET SESSION innodb_lock_wait_timeout=86400'] },
+      );
       const errors = tail.filter((l) => /CRITICAL|\bError\b/.test(l));
       if (errors.length) throw ApplicationFailure.retryable(`myloader reported errors: ${errors.slice(-3).join(' | ')}`, 'LoadFailed');
     },
@@ -266,7 +361,13 @@ export function createPullActivities(deps: ActivityDeps) {
     },
 
     /** Records the pull's start time as the watermark of every table it pulled into the destination. */
-    async recordPullWatermarks(input: { pullId: string; profile: string; destination: DatabaseRef; watermark: string; tables: string[] }): Promise<void> {
+    async recordPullWatermarks(input: {
+      pullId: string;
+      profile: string;
+      destination: DatabaseRef;
+      watermark: string;
+      tables: string[];
+    }): Promise<void> {
       await watermarks().record(input.destination, input.profile, input.pullId, input.watermark, input.tables);
     },
 

@@ -81,16 +81,18 @@ export async function readCatalog(db: Queryable, database: string): Promise<Cata
   }
   return {
     tables: [...baseTables],
-    columns: columns.filter((c) => baseTables.has(String(c.t))).map((c) => ({
-      table: String(c.t),
-      name: String(c.c),
-      dataType: String(c.type).toLowerCase(),
-      maxLength: c.len == null ? null : Number(c.len),
-      nullable: c.nullable === 'YES',
-      generated: /VIRTUAL|STORED|PERSISTENT/i.test(String(c.extra ?? '')) || (c.gen != null && String(c.gen) !== ''),
-      unique: uniques.has(`${c.t}\u0000${c.c}`),
-      uniquePrefix: uniques.get(`${c.t}\u0000${c.c}`) ?? null,
-    })),
+    columns: columns
+      .filter((c) => baseTables.has(String(c.t)))
+      .map((c) => ({
+        table: String(c.t),
+        name: String(c.c),
+        dataType: String(c.type).toLowerCase(),
+        maxLength: c.len == null ? null : Number(c.len),
+        nullable: c.nullable === 'YES',
+        generated: /VIRTUAL|STORED|PERSISTENT/i.test(String(c.extra ?? '')) || (c.gen != null && String(c.gen) !== ''),
+        unique: uniques.has(`${c.t}\u0000${c.c}`),
+        uniquePrefix: uniques.get(`${c.t}\u0000${c.c}`) ?? null,
+      })),
     primaryKeys,
     foreignKeys: [...fks.values()],
     approxRows: Object.fromEntries(tables.map((r) => [String(r.t), Number(r.n ?? 0)])),

@@ -39,11 +39,123 @@ export const identityTypes: ReadonlySet<SanitizerType> = new Set(['email', 'name
 /** bcrypt of "password" (the Laravel factory hash): sanitized users can log in with `password`. */
 export const SANITIZED_PASSWORD_HASH = '$2y$10$92IXUNpkjO0rOQ5byMi.Ye4oKoEa3Ro9llC/.og/at2.uheWG/igi';
 
-const FIRST = ['James', 'Mary', 'Robert', 'Patricia', 'John', 'Jennifer', 'Michael', 'Linda', 'David', 'Elizabeth', 'William', 'Barbara', 'Richard', 'Susan', 'Joseph', 'Jessica', 'Thomas', 'Sarah', 'Charles', 'Karen', 'Daniel', 'Lisa', 'Matthew', 'Nancy', 'Anthony', 'Betty', 'Mark', 'Sandra', 'Donald', 'Ashley', 'Steven', 'Emily', 'Paul', 'Donna', 'Andrew', 'Michelle', 'Joshua', 'Carol', 'Kenneth', 'Amanda'];
-const LAST = ['Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Garcia', 'Miller', 'Davis', 'Rodriguez', 'Martinez', 'Hernandez', 'Lopez', 'Gonzalez', 'Wilson', 'Anderson', 'Thomas', 'Taylor', 'Moore', 'Jackson', 'Martin', 'Lee', 'Perez', 'Thompson', 'White', 'Harris', 'Sanchez', 'Clark', 'Ramirez', 'Lewis', 'Robinson', 'Walker', 'Young', 'Allen', 'King', 'Wright', 'Scott', 'Torres', 'Nguyen', 'Hill', 'Flores'];
-const STREETS = ['Maple', 'Oak', 'Cedar', 'Pine', 'Elm', 'Birch', 'Willow', 'Lake', 'Hill', 'River', 'Sunset', 'Park', 'Meadow', 'Forest', 'Spring', 'Highland'];
+const FIRST = [
+  'James',
+  'Mary',
+  'Robert',
+  'Patricia',
+  'John',
+  'Jennifer',
+  'Michael',
+  'Linda',
+  'David',
+  'Elizabeth',
+  'William',
+  'Barbara',
+  'Richard',
+  'Susan',
+  'Joseph',
+  'Jessica',
+  'Thomas',
+  'Sarah',
+  'Charles',
+  'Karen',
+  'Daniel',
+  'Lisa',
+  'Matthew',
+  'Nancy',
+  'Anthony',
+  'Betty',
+  'Mark',
+  'Sandra',
+  'Donald',
+  'Ashley',
+  'Steven',
+  'Emily',
+  'Paul',
+  'Donna',
+  'Andrew',
+  'Michelle',
+  'Joshua',
+  'Carol',
+  'Kenneth',
+  'Amanda',
+];
+const LAST = [
+  'Smith',
+  'Johnson',
+  'Williams',
+  'Brown',
+  'Jones',
+  'Garcia',
+  'Miller',
+  'Davis',
+  'Rodriguez',
+  'Martinez',
+  'Hernandez',
+  'Lopez',
+  'Gonzalez',
+  'Wilson',
+  'Anderson',
+  'Thomas',
+  'Taylor',
+  'Moore',
+  'Jackson',
+  'Martin',
+  'Lee',
+  'Perez',
+  'Thompson',
+  'White',
+  'Harris',
+  'Sanchez',
+  'Clark',
+  'Ramirez',
+  'Lewis',
+  'Robinson',
+  'Walker',
+  'Young',
+  'Allen',
+  'King',
+  'Wright',
+  'Scott',
+  'Torres',
+  'Nguyen',
+  'Hill',
+  'Flores',
+];
+const STREETS = [
+  'Maple',
+  'Oak',
+  'Cedar',
+  'Pine',
+  'Elm',
+  'Birch',
+  'Willow',
+  'Lake',
+  'Hill',
+  'River',
+  'Sunset',
+  'Park',
+  'Meadow',
+  'Forest',
+  'Spring',
+  'Highland',
+];
 const SUFFIXES = ['Street', 'Avenue', 'Road', 'Lane', 'Drive', 'Court', 'Way', 'Place'];
-const CITIES = ['Springfield', 'Riverton', 'Fairview', 'Lakeside', 'Greenville', 'Kingston', 'Bristol', 'Clinton', 'Madison', 'Georgetown', 'Salem', 'Franklin'];
+const CITIES = [
+  'Springfield',
+  'Riverton',
+  'Fairview',
+  'Lakeside',
+  'Greenville',
+  'Kingston',
+  'Bristol',
+  'Clinton',
+  'Madison',
+  'Georgetown',
+  'Salem',
+  'Franklin',
+];
 const LOREM = 'Lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore. ';
 const SED = 'Sed ut perspiciatis unde omnis iste natus error sit voluptatem accusantium doloremque laudantium. ';
 
@@ -95,7 +207,10 @@ export function uniqueFormLength(type: SanitizerType): number | null {
       return '+1-555-'.length + 20;
     case 'address': {
       const street = houseNumber + 1 + longest(STREETS) + 1 + longest(SUFFIXES);
-      return Math.max(street + ', Unit '.length + TAG_HEX + 2 + longest(CITIES), 'Suite '.length + TAG_HEX + 2 + street + 2 + longest(CITIES));
+      return Math.max(
+        street + ', Unit '.length + TAG_HEX + 2 + longest(CITIES),
+        'Suite '.length + TAG_HEX + 2 + street + 2 + longest(CITIES),
+      );
     }
     case 'text':
       return UNIQUE_TEXT_MIN;
@@ -116,7 +231,10 @@ function uniqueFakeForms(type: SanitizerType, col: string, h: string): [string, 
       // 'Mary Smith <tag>' or 'Mary K. Smith <tag>': only the alternate has a '.'.
       const first = elt(num(h, 1), FIRST);
       const last = elt(num(h, 7), LAST);
-      return [`CONCAT(${first}, ' ', ${last}, ' ', ${tag(h)})`, `CONCAT(${first}, ' ', CHAR(65 + MOD(${num(h, 13)}, 26)), '. ', ${last}, ' ', ${tag(h)})`];
+      return [
+        `CONCAT(${first}, ' ', ${last}, ' ', ${tag(h)})`,
+        `CONCAT(${first}, ' ', CHAR(65 + MOD(${num(h, 13)}, 26)), '. ', ${last}, ' ', ${tag(h)})`,
+      ];
     }
     case 'phone': {
       const digits = tagDigits(h);
@@ -131,7 +249,8 @@ function uniqueFakeForms(type: SanitizerType, col: string, h: string): [string, 
     case 'text': {
       // '<tag> Lorem ipsum…' or '<tag> Sed ut…', as long as the original but at least UNIQUE_TEXT_MIN.
       const len = `GREATEST(CHAR_LENGTH(${col}), ${UNIQUE_TEXT_MIN})`;
-      const body = (filler: string): string => `LEFT(CONCAT(${tag(h)}, ' ', REPEAT(${sqlString(filler)}, 1 + ${len} DIV ${filler.length})), ${len})`;
+      const body = (filler: string): string =>
+        `LEFT(CONCAT(${tag(h)}, ' ', REPEAT(${sqlString(filler)}, 1 + ${len} DIV ${filler.length})), ${len})`;
       return [body(LOREM), body(SED)];
     }
     default:
@@ -161,14 +280,18 @@ function fakeForms(type: SanitizerType, col: string, h: string, unique = false):
     case 'text': {
       // Same length as the original, so layouts look right and the column never overflows.
       const len = `CHAR_LENGTH(${col})`;
-      return [`LEFT(REPEAT(${sqlString(LOREM)}, 1 + ${len} DIV ${LOREM.length}), ${len})`, `LEFT(REPEAT(${sqlString(SED)}, 1 + ${len} DIV ${SED.length}), ${len})`];
+      return [
+        `LEFT(REPEAT(${sqlString(LOREM)}, 1 + ${len} DIV ${LOREM.length}), ${len})`,
+        `LEFT(REPEAT(${sqlString(SED)}, 1 + ${len} DIV ${SED.length}), ${len})`,
+      ];
     }
     default:
       throw new Error(`no generated form for type ${type}`);
   }
 }
 
-const truncate = (expr: string, maxLength: number | null): string => (maxLength && maxLength < 100_000 ? `LEFT(${expr}, ${maxLength})` : expr);
+const truncate = (expr: string, maxLength: number | null): string =>
+  maxLength && maxLength < 100_000 ? `LEFT(${expr}, ${maxLength})` : expr;
 
 /**
  * The fake-value expression for one column, reading the original from `ref` (the bare column in an
@@ -252,8 +375,12 @@ export interface GateCheck {
  * primary key the same-column check looks the value up in the whole source column instead.
  */
 export function gateStatement(opts: {
-  workspace: string; source: string; table: string; columns: SanitizeColumn[];
-  primaryKey: string[]; otherTextColumns: string[];
+  workspace: string;
+  source: string;
+  table: string;
+  columns: SanitizeColumn[];
+  primaryKey: string[];
+  otherTextColumns: string[];
   /** The workspace copy's name when it is not the table's (prefixed tables in the source database). */
   workspaceTable?: string;
 }): { statement: SqlStatement; checks: GateCheck[] } {
@@ -287,12 +414,16 @@ export function gateStatement(opts: {
     for (const other of opts.otherTextColumns) {
       const o = quoteIdentifier(other);
       const siblingExcluded = excludeCondition(`s.${q}`, c.rule.exclude);
-      sums.push(`SUM(CASE WHEN s.${q} IS NOT NULL AND CHAR_LENGTH(s.${q}) >= 3 ${siblingExcluded ? `AND NOT (${siblingExcluded.sql})` : ''} AND CAST(w.${o} AS BINARY) = CAST(s.${q} AS BINARY) THEN 1 ELSE 0 END)`);
+      sums.push(
+        `SUM(CASE WHEN s.${q} IS NOT NULL AND CHAR_LENGTH(s.${q}) >= 3 ${siblingExcluded ? `AND NOT (${siblingExcluded.sql})` : ''} AND CAST(w.${o} AS BINARY) = CAST(s.${q} AS BINARY) THEN 1 ELSE 0 END)`,
+      );
       params.push(...(siblingExcluded?.params ?? []));
       checks.push({ label: `${opts.table}.${other} holds original values of the sanitized column ${opts.table}.${c.column}` });
     }
   }
-  const join = byKey ? ` JOIN ${src} s ON ${opts.primaryKey.map((k) => `s.${quoteIdentifier(k)} = w.${quoteIdentifier(k)}`).join(' AND ')}` : '';
+  const join = byKey
+    ? ` JOIN ${src} s ON ${opts.primaryKey.map((k) => `s.${quoteIdentifier(k)} = w.${quoteIdentifier(k)}`).join(' AND ')}`
+    : '';
   const select = sums.map((s, i) => `COALESCE(${s}, 0) AS c${i}`).join(', ');
   return { statement: { sql: `SELECT ${select} FROM ${ws} w${join}`, params }, checks };
 }

@@ -8,13 +8,25 @@ import { runTool, withDefaultsFile, type ToolOptions } from '../tools/tools.ts';
  * the activity's cancellation, and a heartbeat every second; returns the tool's last lines.
  */
 export async function runPullTool(
-  deps: ActivityDeps, connection: string, tool: { command: 'mydumper' | 'myloader'; args: string[]; pidFile: string }, options: ToolOptions = {},
+  deps: ActivityDeps,
+  connection: string,
+  tool: { command: 'mydumper' | 'myloader'; args: string[]; pidFile: string },
+  options: ToolOptions = {},
 ): Promise<string[]> {
   const ctx = Context.current();
   const beat = setInterval(() => ctx.heartbeat(), 1000);
   try {
-    return await withDefaultsFile(deps.config.workDir, connection, deps.pools.connection(connection), (cnf) =>
-      runTool({ command: tool.command, args: ['--defaults-file', cnf, ...tool.args], pidFile: tool.pidFile, signal: ctx.cancellationSignal }),
+    return await withDefaultsFile(
+      deps.config.workDir,
+      connection,
+      deps.pools.connection(connection),
+      (cnf) =>
+        runTool({
+          command: tool.command,
+          args: ['--defaults-file', cnf, ...tool.args],
+          pidFile: tool.pidFile,
+          signal: ctx.cancellationSignal,
+        }),
       options,
     );
   } finally {
@@ -60,4 +72,5 @@ export async function withSessions<T>(pool: Pool, fn: (open: () => Promise<PoolC
 }
 
 /** Runs `fn` on one dedicated, cancellable session. */
-export const onConnection = <T>(pool: Pool, fn: (conn: PoolConnection) => Promise<T>): Promise<T> => withSessions(pool, async (open) => fn(await open()));
+export const onConnection = <T>(pool: Pool, fn: (conn: PoolConnection) => Promise<T>): Promise<T> =>
+  withSessions(pool, async (open) => fn(await open()));

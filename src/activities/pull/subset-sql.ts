@@ -51,7 +51,8 @@ export interface SubsetPlan {
 
 const q = quoteIdentifier;
 const list = (cols: string[], alias?: string): string => cols.map((c) => (alias ? `${alias}.${q(c)}` : q(c))).join(', ');
-const matches = (left: string, lcols: string[], right: string, rcols: string[]): string => lcols.map((c, i) => `${left}.${q(c)} = ${right}.${q(rcols[i]!)}`).join(' AND ');
+const matches = (left: string, lcols: string[], right: string, rcols: string[]): string =>
+  lcols.map((c, i) => `${left}.${q(c)} = ${right}.${q(rcols[i]!)}`).join(' AND ');
 
 /** `created_at >= ? OR updated_at >= ?`: the seed's delta filter. */
 export const deltaCondition = (alias: string): string => `(${alias}.\`created_at\` >= ? OR ${alias}.\`updated_at\` >= ?)`;
@@ -64,7 +65,12 @@ export const seedMarker = (index: number): string => `seed_${index}`;
  * order), honouring the foreign keys between them. FKs to tables outside the pull are ignored.
  * A workspace given by name is a workspace database (the `database` strategy).
  */
-export function planSubset(opts: { source: string; workspace: string | WorkspaceLayout; tables: SubsetTable[]; foreignKeys: ForeignKey[] }): SubsetPlan {
+export function planSubset(opts: {
+  source: string;
+  workspace: string | WorkspaceLayout;
+  tables: SubsetTable[];
+  foreignKeys: ForeignKey[];
+}): SubsetPlan {
   const layout = typeof opts.workspace === 'string' ? WorkspaceLayout.database(opts.workspace) : opts.workspace;
   const byName = new Map(opts.tables.map((t) => [t.name, t]));
   const src = (t: string): string => `${q(opts.source)}.${q(t)}`;
@@ -74,7 +80,8 @@ export function planSubset(opts: { source: string; workspace: string | Workspace
   const plan: SubsetPlan = { copies: [], leafSeeds: [], closure: [], seeds: [], prune: [], cleanup: [] };
   const deltaParams = (t: SubsetTable): string[] => (t.since ? [t.since, t.since] : []);
   const select = (t: SubsetTable): SqlStatement => t.select ?? { sql: list(t.columns, 's'), params: [] };
-  const isLeaf = (t: SubsetTable): boolean => !fks.some((fk) => fk.refTable === t.name || (fk.table === t.name && byName.get(fk.refTable)!.limit));
+  const isLeaf = (t: SubsetTable): boolean =>
+    !fks.some((fk) => fk.refTable === t.name || (fk.table === t.name && byName.get(fk.refTable)!.limit));
 
   for (const t of opts.tables.filter((t) => !t.limit && !t.direct)) {
     plan.copies.push({
@@ -91,9 +98,10 @@ export function planSubset(opts: { source: string; workspace: string | Workspace
     const parent = byName.get(fk.refTable)!;
     if (!parent.limit) continue;
     plan.closure.push({
-      sql: `INSERT INTO ${ws(parent.name)} (${list(parent.columns)}) SELECT ${select(parent).sql} FROM ${src(parent.name)} s`
-        + ` WHERE EXISTS (SELECT 1 FROM ${ws(fk.table)} c WHERE ${matches('c', fk.columns, 's', fk.refColumns)})`
-        + ` AND NOT EXISTS (SELECT 1 FROM ${ws(parent.name)} x WHERE ${matches('x', parent.primaryKey, 's', parent.primaryKey)})`,
+      sql:
+        `INSERT INTO ${ws(parent.name)} (${list(parent.columns)}) SELECT ${select(parent).sql} FROM ${src(parent.name)} s` +
+        ` WHERE EXISTS (SELECT 1 FROM ${ws(fk.table)} c WHERE ${matches('c', fk.columns, 's', fk.refColumns)})` +
+        ` AND NOT EXISTS (SELECT 1 FROM ${ws(parent.name)} x WHERE ${matches('x', parent.primaryKey, 's', parent.primaryKey)})`,
       params: [...select(parent).params],
     });
   }
@@ -109,8 +117,9 @@ export function planSubset(opts: { source: string; workspace: string | Workspace
       plan.leafSeeds.push({
         table: t.name,
         statement: {
-          sql: `INSERT INTO ${ws(t.name)} (${list(t.columns)}) SELECT ${select(t).sql} FROM ${src(t.name)} s${t.since ? ` WHERE ${deltaCondition('s')}` : ''}`
-            + ` ORDER BY ${orderColumns.map((c) => `s.${q(c)} ${dir}`).join(', ')} LIMIT ${Math.trunc(t.limit.maxRows)}`,
+          sql:
+            `INSERT INTO ${ws(t.name)} (${list(t.columns)}) SELECT ${select(t).sql} FROM ${src(t.name)} s${t.since ? ` WHERE ${deltaCondition('s')}` : ''}` +
+            ` ORDER BY ${orderColumns.map((c) => `s.${q(c)} ${dir}`).join(', ')} LIMIT ${Math.trunc(t.limit.maxRows)}`,
           params: [...select(t).params, ...deltaParams(t)],
         },
       });
@@ -120,8 +129,9 @@ export function planSubset(opts: { source: string; workspace: string | Workspace
         const parentRows = parent.since ? src(parent.name) : ws(parent.name);
         plan.prune.push({
           mark: {
-            sql: `DELETE w FROM ${ws(t.name)} w WHERE ${fk.columns.map((c) => `w.${q(c)} IS NOT NULL`).join(' AND ')}`
-              + ` AND NOT EXISTS (SELECT 1 FROM ${parentRows} p WHERE ${matches('p', fk.refColumns, 'w', fk.columns)})`,
+            sql:
+              `DELETE w FROM ${ws(t.name)} w WHERE ${fk.columns.map((c) => `w.${q(c)} IS NOT NULL`).join(' AND ')}` +
+              ` AND NOT EXISTS (SELECT 1 FROM ${parentRows} p WHERE ${matches('p', fk.refColumns, 'w', fk.columns)})`,
             params: [],
           },
           remove: [],
@@ -134,10 +144,11 @@ export function planSubset(opts: { source: string; workspace: string | Workspace
       statements: [
         { sql: `DROP TABLE IF EXISTS ${marker}`, params: [] },
         {
-          sql: `CREATE TABLE ${marker} (PRIMARY KEY (${list(t.primaryKey)})) ENGINE=InnoDB`
-            + ` SELECT ${list(t.primaryKey, 'f')}, 0 AS \`_dbferry_dropped\``
-            + ` FROM (SELECT ${list(t.primaryKey)} FROM ${src(t.name)} s${t.since ? ` WHERE ${deltaCondition('s')}` : ''} ORDER BY ${order} LIMIT ${Math.trunc(t.limit.maxRows)}) f`
-            + ` WHERE NOT EXISTS (SELECT 1 FROM ${ws(t.name)} x WHERE ${matches('x', t.primaryKey, 'f', t.primaryKey)})`,
+          sql:
+            `CREATE TABLE ${marker} (PRIMARY KEY (${list(t.primaryKey)})) ENGINE=InnoDB` +
+            ` SELECT ${list(t.primaryKey, 'f')}, 0 AS \`_dbferry_dropped\`` +
+            ` FROM (SELECT ${list(t.primaryKey)} FROM ${src(t.name)} s${t.since ? ` WHERE ${deltaCondition('s')}` : ''} ORDER BY ${order} LIMIT ${Math.trunc(t.limit.maxRows)}) f` +
+            ` WHERE NOT EXISTS (SELECT 1 FROM ${ws(t.name)} x WHERE ${matches('x', t.primaryKey, 'f', t.primaryKey)})`,
           params: deltaParams(t),
         },
         {
@@ -153,13 +164,17 @@ export function planSubset(opts: { source: string; workspace: string | Workspace
       const parentRows = parent.limit || !parent.since ? ws(parent.name) : src(parent.name);
       plan.prune.push({
         mark: {
-          sql: `UPDATE ${marker} m JOIN ${ws(t.name)} w ON ${matches('w', t.primaryKey, 'm', t.primaryKey)} SET m.\`_dbferry_dropped\` = 1`
-            + ` WHERE m.\`_dbferry_dropped\` = 0 AND ${fk.columns.map((c) => `w.${q(c)} IS NOT NULL`).join(' AND ')}`
-            + ` AND NOT EXISTS (SELECT 1 FROM ${parentRows} p WHERE ${matches('p', fk.refColumns, 'w', fk.columns)})`,
+          sql:
+            `UPDATE ${marker} m JOIN ${ws(t.name)} w ON ${matches('w', t.primaryKey, 'm', t.primaryKey)} SET m.\`_dbferry_dropped\` = 1` +
+            ` WHERE m.\`_dbferry_dropped\` = 0 AND ${fk.columns.map((c) => `w.${q(c)} IS NOT NULL`).join(' AND ')}` +
+            ` AND NOT EXISTS (SELECT 1 FROM ${parentRows} p WHERE ${matches('p', fk.refColumns, 'w', fk.columns)})`,
           params: [],
         },
         remove: [
-          { sql: `DELETE w FROM ${ws(t.name)} w JOIN ${marker} m ON ${matches('w', t.primaryKey, 'm', t.primaryKey)} WHERE m.\`_dbferry_dropped\` = 1`, params: [] },
+          {
+            sql: `DELETE w FROM ${ws(t.name)} w JOIN ${marker} m ON ${matches('w', t.primaryKey, 'm', t.primaryKey)} WHERE m.\`_dbferry_dropped\` = 1`,
+            params: [],
+          },
           { sql: `DELETE FROM ${marker} WHERE \`_dbferry_dropped\` = 1`, params: [] },
         ],
       });

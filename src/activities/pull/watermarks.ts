@@ -5,7 +5,10 @@ import type { DatabaseRef } from '../../workflows/copy/contracts.ts';
 /** Delta-sync watermarks in the control schema: per destination and table, the last successful pull's start. */
 export class WatermarkStore {
   readonly #table: string;
-  constructor(private readonly pool: Pool, database: string) {
+  constructor(
+    private readonly pool: Pool,
+    database: string,
+  ) {
     this.#table = `${quoteIdentifier(database)}.pull_watermarks`;
   }
 

@@ -44,7 +44,9 @@ export class WorkspaceLayout {
    */
   static of(ref: { workspace: string; inDatabase?: string | null | undefined }): WorkspaceLayout {
     if (workspaceCreatedAt(ref.workspace) === null) throw new Error(`not a dbferry workspace name: ${JSON.stringify(ref.workspace)}`);
-    return ref.inDatabase ? new WorkspaceLayout(ref.workspace, 'tables', ref.inDatabase) : new WorkspaceLayout(ref.workspace, 'database', ref.workspace);
+    return ref.inDatabase
+      ? new WorkspaceLayout(ref.workspace, 'tables', ref.inDatabase)
+      : new WorkspaceLayout(ref.workspace, 'database', ref.workspace);
   }
 
   /** A workspace database by name (statement building only; `of` also checks the name). */

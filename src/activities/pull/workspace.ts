@@ -4,7 +4,14 @@ import { WORKSPACE_PREFIX, workspaceCreatedAt } from '../../workflows/pull/contr
 import type { TablePlan } from './plan.ts';
 import { planSubset } from './subset-sql.ts';
 import type { ForeignKey } from './fk-graph.ts';
-import { DETERMINISTIC_KEY_VAR, gateStatement, RUN_KEY_VAR, sanitizedSelectList, sanitizeStatement, type SqlStatement } from './sanitize-sql.ts';
+import {
+  DETERMINISTIC_KEY_VAR,
+  gateStatement,
+  RUN_KEY_VAR,
+  sanitizedSelectList,
+  sanitizeStatement,
+  type SqlStatement,
+} from './sanitize-sql.ts';
 import { workspaceOfTable, type WorkspaceLayout } from './workspace-layout.ts';
 
 // The temporary workspace on the source's server (a database of its own, or prefixed tables in the
@@ -31,9 +38,20 @@ async function run(conn: PoolConnection, s: SqlStatement): Promise<number> {
 async function fastEngine(conn: PoolConnection): Promise<string | null> {
   // Galera replicates only InnoDB rows (sessions behind a proxy on other nodes would see partial
   // copies) and Group Replication refuses writes to other engines: there the copies stay InnoDB.
-  const [cluster] = await conn.query<RowDataPacket[]>("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_on', 'group_replication_group_name')");
-  if (cluster.some((v) => (v.Variable_name === 'wsrep_on' && String(v.Value).toUpperCase() === 'ON') || (v.Variable_name === 'group_replication_group_name' && String(v.Value ?? '') !== ''))) return null;
-  const [rows] = await conn.query<RowDataPacket[]>("SELECT 1 FROM information_schema.ENGINES WHERE ENGINE = 'MyISAM' AND SUPPORT IN ('YES', 'DEFAULT')");
+  const [cluster] = await conn.query<RowDataPacket[]>(
+    "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_on', 'group_replication_group_name')",
+  );
+  if (
+    cluster.some(
+      (v) =>
+        (v.Variable_name === 'wsrep_on' && String(v.Value).toUpperCase() === 'ON') ||
+        (v.Variable_name === 'group_replication_group_name' && String(v.Value ?? '') !== ''),
+    )
+  )
+    return null;
+  const [rows] = await conn.query<RowDataPacket[]>(
+    "SELECT 1 FROM information_schema.ENGINES WHERE ENGINE = 'MyISAM' AND SUPPORT IN ('YES', 'DEFAULT')",
+  );
   return rows.length ? 'MyISAM' : null;
 }
 
@@ -47,12 +65,19 @@ async function fastEngine(conn: PoolConnection): Promise<string | null> {
  * fast engine refuses (a key too long for it, an engine option it lacks) stays InnoDB too. A
  * leftover from an earlier attempt is dropped first.
  */
-export async function createWorkspace(conn: PoolConnection, source: string, layout: WorkspaceLayout, tables: string[], inPlace: ReadonlySet<string> = new Set()): Promise<void> {
+export async function createWorkspace(
+  conn: PoolConnection,
+  source: string,
+  layout: WorkspaceLayout,
+  tables: string[],
+  inPlace: ReadonlySet<string> = new Set(),
+): Promise<void> {
   layout.originalNames(tables);
   await dropWorkspace(conn, layout);
   if (layout.strategy === 'database') {
     const [schema] = await conn.query<RowDataPacket[]>(
-      'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [source],
+      'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+      [source],
     );
     const cs = String(schema[0]?.cs ?? 'utf8mb4');
     const co = String(schema[0]?.co ?? 'utf8mb4_general_ci');
@@ -79,9 +104,13 @@ export function fusedTables(plan: TablePlan[], foreignKeys: ForeignKey[]): Set<s
     for (const c of fk.columns) keyColumns.add(`${fk.table}.${c}`);
     for (const c of fk.refColumns) keyColumns.add(`${fk.refTable}.${c}`);
   }
-  return new Set(plan
-    .filter((t) => t.sanitize.length && t.sanitize.every((r) => !t.primaryKey.includes(r.column) && !keyColumns.has(`${t.table}.${r.column}`)))
-    .map((t) => t.table));
+  return new Set(
+    plan
+      .filter(
+        (t) => t.sanitize.length && t.sanitize.every((r) => !t.primaryKey.includes(r.column) && !keyColumns.has(`${t.table}.${r.column}`)),
+      )
+      .map((t) => t.table),
+  );
 }
 
 /**
@@ -93,8 +122,12 @@ export function fusedTables(plan: TablePlan[], foreignKeys: ForeignKey[]): Set<s
  * gives the same result. Returns rows per table.
  */
 export async function fillWorkspace(
-  open: () => Promise<PoolConnection>, source: string, layout: WorkspaceLayout, plan: TablePlan[],
-  foreignKeys: ForeignKey[], opts: { parallel: number; keys: { deterministic: string | null; run: string } | null; onStep: (done: number, total: number) => void },
+  open: () => Promise<PoolConnection>,
+  source: string,
+  layout: WorkspaceLayout,
+  plan: TablePlan[],
+  foreignKeys: ForeignKey[],
+  opts: { parallel: number; keys: { deterministic: string | null; run: string } | null; onStep: (done: number, total: number) => void },
 ): Promise<Record<string, number>> {
   // Without keys (an activity scheduled by an older workflow), every table is sanitized afterwards.
   const keys = opts.keys;
@@ -110,9 +143,16 @@ export async function fillWorkspace(
   };
   const conn = await session();
   const subset = planSubset({
-    source, workspace: layout, foreignKeys,
+    source,
+    workspace: layout,
+    foreignKeys,
     tables: plan.map((t) => ({
-      name: t.table, columns: t.columns, primaryKey: t.primaryKey, limit: t.limit, since: t.since, direct: t.direct === true,
+      name: t.table,
+      columns: t.columns,
+      primaryKey: t.primaryKey,
+      limit: t.limit,
+      since: t.since,
+      direct: t.direct === true,
       ...(fused.has(t.table) ? { select: sanitizedSelectList(t.columns, t.sanitize, 's') } : {}),
     })),
   });
@@ -157,7 +197,11 @@ export async function fillWorkspace(
   for (const s of subset.cleanup) await run(conn, s);
   for (const table of fused) await conn.query(`INSERT INTO ${layout.bookkeeping(STATE_TABLE)} (table_name) VALUES (?)`, [table]);
   opts.onStep(++done, total);
-  return countRows(conn, layout, copied.map((t) => t.table));
+  return countRows(
+    conn,
+    layout,
+    copied.map((t) => t.table),
+  );
 }
 
 /**
@@ -188,7 +232,10 @@ export async function countRows(conn: PoolConnection, where: string | WorkspaceL
  * sanitizes a table twice (which would break deterministic equality).
  */
 export async function sanitizeWorkspace(
-  conn: PoolConnection, layout: WorkspaceLayout, plan: TablePlan[], keys: { deterministic: string | null; run: string },
+  conn: PoolConnection,
+  layout: WorkspaceLayout,
+  plan: TablePlan[],
+  keys: { deterministic: string | null; run: string },
   onTable: (table: string, index: number, total: number) => void,
 ): Promise<void> {
   // With checks off, a sanitized key column referenced by another table is neither refused nor cascaded.
@@ -217,8 +264,13 @@ export async function findLeaks(conn: PoolConnection, source: string, layout: Wo
   const leaks: string[] = [];
   for (const t of plan.filter((p) => p.sanitize.length)) {
     const { statement, checks } = gateStatement({
-      workspace: layout.database, workspaceTable: layout.tableName(t.table), source, table: t.table,
-      columns: t.sanitize, primaryKey: t.primaryKey, otherTextColumns: t.otherTextColumns,
+      workspace: layout.database,
+      workspaceTable: layout.tableName(t.table),
+      source,
+      table: t.table,
+      columns: t.sanitize,
+      primaryKey: t.primaryKey,
+      otherTextColumns: t.otherTextColumns,
     });
     const [rows] = await conn.query<RowDataPacket[]>(statement.sql, statement.params);
     checks.forEach((check, i) => {
@@ -240,8 +292,15 @@ export interface FoundWorkspace {
 const likePrefix = (prefix: string): string => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 /** Workspaces on this server older than `maxAgeMinutes`, by the time in their names: databases and prefixed tables. */
-export async function findOrphanWorkspaces(conn: PoolConnection, maxAgeMinutes: number, nowSeconds = Date.now() / 1000): Promise<FoundWorkspace[]> {
-  const [databases] = await conn.query<RowDataPacket[]>('SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?', [likePrefix(WORKSPACE_PREFIX)]);
+export async function findOrphanWorkspaces(
+  conn: PoolConnection,
+  maxAgeMinutes: number,
+  nowSeconds = Date.now() / 1000,
+): Promise<FoundWorkspace[]> {
+  const [databases] = await conn.query<RowDataPacket[]>(
+    'SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?',
+    [likePrefix(WORKSPACE_PREFIX)],
+  );
   const [tables] = await conn.query<RowDataPacket[]>(
     'SELECT DISTINCT TABLE_SCHEMA AS s, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_NAME LIKE ? AND TABLE_SCHEMA NOT LIKE ?',
     [likePrefix(WORKSPACE_PREFIX), likePrefix(WORKSPACE_PREFIX)],
@@ -258,7 +317,11 @@ export async function findOrphanWorkspaces(conn: PoolConnection, maxAgeMinutes: 
     if (name !== null && created !== null) found.set(`${String(r.s)}\u0000${name}`, { name, created, inDatabase: String(r.s) });
   }
   return [...found.values()]
-    .map((w) => ({ name: w.name, ageMinutes: Math.floor((nowSeconds - w.created) / 60), ...(w.inDatabase ? { inDatabase: w.inDatabase } : {}) }))
+    .map((w) => ({
+      name: w.name,
+      ageMinutes: Math.floor((nowSeconds - w.created) / 60),
+      ...(w.inDatabase ? { inDatabase: w.inDatabase } : {}),
+    }))
     .filter((w) => w.ageMinutes >= maxAgeMinutes)
     .sort((a, b) => b.ageMinutes - a.ageMinutes);
 }
@@ -268,17 +331,20 @@ export async function findOrphanWorkspaces(conn: PoolConnection, maxAgeMinutes: 
  * carry its prefix (checked one by one; nothing else in the source database is ever touched).
  */
 export async function dropWorkspace(conn: PoolConnection, layout: WorkspaceLayout): Promise<void> {
-  if (workspaceCreatedAt(layout.name) === null) throw new Error(`refusing to drop ${JSON.stringify(layout.name)}: not a dbferry workspace name`);
+  if (workspaceCreatedAt(layout.name) === null)
+    throw new Error(`refusing to drop ${JSON.stringify(layout.name)}: not a dbferry workspace name`);
   if (layout.strategy === 'database') {
     await conn.query(`DROP DATABASE IF EXISTS ${q(layout.name)}`);
     return;
   }
   const [rows] = await conn.query<RowDataPacket[]>(
-    'SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME LIKE ?', [layout.database, likePrefix(`${layout.name}_`)],
+    'SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME LIKE ?',
+    [layout.database, likePrefix(`${layout.name}_`)],
   );
   const ours = rows.map((r) => String(r.t)).filter((t) => workspaceOfTable(t) === layout.name);
   if (ours.length) await conn.query(`DROP TABLE IF EXISTS ${ours.map((t) => `${q(layout.database)}.${q(t)}`).join(', ')}`);
 }
 
 /** Files of the workspace's own bookkeeping tables, left out of the dump. */
-export const isBookkeepingFile = (layout: WorkspaceLayout, file: string): boolean => file.startsWith(`${layout.database}.${layout.bookkeepingName('')}`);
+export const isBookkeepingFile = (layout: WorkspaceLayout, file: string): boolean =>
+  file.startsWith(`${layout.database}.${layout.bookkeepingName('')}`);

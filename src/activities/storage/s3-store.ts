@@ -3,14 +3,31 @@ import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateBucketCommand, DeleteObjectCommand,
-  DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand,
-  S3Client, UploadPartCommand, paginateListObjectsV2,
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+  paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { BuildMiddleware, MetadataBearer } from '@smithy/types';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { isPermanentStorageError, PermanentStorageError, readJson, type BackupStore, type UploadOptions, type UploadResult } from './store.ts';
+import {
+  isPermanentStorageError,
+  PermanentStorageError,
+  readJson,
+  type BackupStore,
+  type UploadOptions,
+  type UploadResult,
+} from './store.ts';
 import { safeKey, safeListPrefix, type TargetConfig, type TargetLocation } from '../../config/targets.ts';
 
 // Live buffers per upload stay near (QUEUE_SIZE + 3) × part size whatever the object size (parts in
@@ -57,7 +74,11 @@ export function createS3Client(target: TargetConfig, env: NodeJS.ProcessEnv): S3
 const UPLOADS = new Set(['UploadPartCommand', 'PutObjectCommand']);
 const unsignedPayload: BuildMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
   const request = args.request as { headers?: Record<string, string> } | undefined;
-  if (UPLOADS.has(context.commandName ?? '') && request?.headers && !Object.keys(request.headers).some((h) => h.toLowerCase() === 'x-amz-content-sha256')) {
+  if (
+    UPLOADS.has(context.commandName ?? '') &&
+    request?.headers &&
+    !Object.keys(request.headers).some((h) => h.toLowerCase() === 'x-amz-content-sha256')
+  ) {
     request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
   }
   return next(args);
@@ -67,12 +88,21 @@ function credentialsFor(target: TargetConfig, env: NodeJS.ProcessEnv) {
   if (target.accessKeyIdEnv && target.secretAccessKeyEnv) {
     const accessKeyId = env[target.accessKeyIdEnv];
     const secretAccessKey = env[target.secretAccessKeyEnv];
-    if (!accessKeyId) throw new PermanentStorageError(`accessKeyIdEnv: environment variable ${target.accessKeyIdEnv} is not set`, 'MissingCredentials');
-    if (!secretAccessKey) throw new PermanentStorageError(`secretAccessKeyEnv: environment variable ${target.secretAccessKeyEnv} is not set`, 'MissingCredentials');
+    if (!accessKeyId)
+      throw new PermanentStorageError(`accessKeyIdEnv: environment variable ${target.accessKeyIdEnv} is not set`, 'MissingCredentials');
+    if (!secretAccessKey)
+      throw new PermanentStorageError(
+        `secretAccessKeyEnv: environment variable ${target.secretAccessKeyEnv} is not set`,
+        'MissingCredentials',
+      );
     return { accessKeyId, secretAccessKey };
   }
   if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
-    return { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN || undefined };
+    return {
+      accessKeyId: env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+      sessionToken: env.AWS_SESSION_TOKEN || undefined,
+    };
   }
   return undefined; // the SDK's own chain: shared profiles, SSO, container and instance roles
 }
@@ -89,7 +119,8 @@ function storageFailure(action: string, err: unknown): Error {
 }
 
 const isNotFound = (err: unknown) =>
-  err instanceof Error && (['NotFound', 'NoSuchKey', 'NoSuchUpload'].includes(err.name) ||
+  err instanceof Error &&
+  (['NotFound', 'NoSuchKey', 'NoSuchUpload'].includes(err.name) ||
     (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404);
 
 /** A store over one bucket and prefix. */
@@ -140,7 +171,8 @@ export function createS3Store(target: TargetConfig, location: S3Location, env: N
       try {
         for await (const page of paginateListObjectsV2({ client, pageSize: 1000 }, { Bucket: bucket, Prefix: full })) {
           for (const o of page.Contents ?? []) {
-            if (o.Key?.startsWith(base)) yield { key: o.Key.slice(base.length), size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) };
+            if (o.Key?.startsWith(base))
+              yield { key: o.Key.slice(base.length), size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) };
           }
         }
       } catch (err) {
@@ -210,11 +242,15 @@ export function createS3Store(target: TargetConfig, location: S3Location, env: N
           const page = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: full, ...markers }));
           for (const upload of page.Uploads ?? []) {
             if (upload.Key !== full || !upload.UploadId) continue; // a longer key with this prefix
-            const aborted = await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: full, UploadId: upload.UploadId }))
-              .then(() => true, (err: unknown) => {
-                if ((err as Error).name === 'NoSuchUpload') return false; // finished or aborted meanwhile
-                throw err;
-              });
+            const aborted = await client
+              .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: full, UploadId: upload.UploadId }))
+              .then(
+                () => true,
+                (err: unknown) => {
+                  if ((err as Error).name === 'NoSuchUpload') return false; // finished or aborted meanwhile
+                  throw err;
+                },
+              );
             if (aborted) removed++;
           }
           if (!page.IsTruncated) return removed;
@@ -242,7 +278,13 @@ export function partSizeFor(sizeHint = 0): number {
 // `done()` is awaited: it settles only after lib-storage has aborted the multipart upload. The
 // commit (PutObject or CompleteMultipartUpload) is never cancelled, so its outcome is known, and an
 // object committed despite the abort is deleted. Nothing of an aborted or failed upload remains.
-async function uploadObject(client: S3Client, bucket: string, key: string, body: Readable, options: UploadOptions): Promise<Omit<UploadResult, 'key'>> {
+async function uploadObject(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  body: Readable,
+  options: UploadOptions,
+): Promise<Omit<UploadResult, 'key'>> {
   const { signal, contentType } = options;
   signal?.throwIfAborted();
   const where = `s3://${bucket}/${key}`;

@@ -73,10 +73,26 @@ export class PermanentStorageError extends Error {
 // S3 error codes that mean the request can never succeed as configured. Throttling (SlowDown),
 // 5xx, timeouts and network errors are absent: those are worth retrying.
 const PERMANENT_S3_CODES = new Set([
-  'NoSuchBucket', 'NoSuchKey', 'NotFound', 'AccessDenied', 'AllAccessDisabled', 'AccountProblem',
-  'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidBucketName', 'AuthorizationHeaderMalformed',
-  'PermanentRedirect', 'InvalidArgument', 'InvalidRequest', 'KeyTooLongError', 'EntityTooLarge',
-  'InvalidObjectState', 'MethodNotAllowed', 'PreconditionFailed', 'InvalidStorageTargetError', 'PermanentStorageError',
+  'NoSuchBucket',
+  'NoSuchKey',
+  'NotFound',
+  'AccessDenied',
+  'AllAccessDisabled',
+  'AccountProblem',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'InvalidBucketName',
+  'AuthorizationHeaderMalformed',
+  'PermanentRedirect',
+  'InvalidArgument',
+  'InvalidRequest',
+  'KeyTooLongError',
+  'EntityTooLarge',
+  'InvalidObjectState',
+  'MethodNotAllowed',
+  'PreconditionFailed',
+  'InvalidStorageTargetError',
+  'PermanentStorageError',
 ]);
 
 /** True for failures that retrying cannot fix (looks through `cause`); false for network, 5xx, SlowDown. */

@@ -13,7 +13,10 @@ export interface DataFile {
 export const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Splits a mydumper directory listing into base tables and data files for one database. */
-export function classifyDumpFiles(database: string, files: string[]): { tables: string[]; views: string[]; data: Array<Omit<DataFile, 'bytes'>> } {
+export function classifyDumpFiles(
+  database: string,
+  files: string[],
+): { tables: string[]; views: string[]; data: Array<Omit<DataFile, 'bytes'>> } {
   const db = escapeRegExp(database);
   const schema = new RegExp(`^${db}\\.(.+)-schema\\.sql$`);
   const view = new RegExp(`^${db}\\.(.+)-schema-view\\.sql$`);
@@ -40,7 +43,14 @@ export async function readDumpDirectory(dir: string, database: string): Promise<
 /** Total size of the files in a directory (not recursive); missing files count as 0. */
 export async function directoryBytes(dir: string): Promise<number> {
   const names = await readdir(dir).catch(() => [] as string[]);
-  const sizes = await Promise.all(names.map((n) => stat(join(dir, n)).then((s) => s.size, () => 0)));
+  const sizes = await Promise.all(
+    names.map((n) =>
+      stat(join(dir, n)).then(
+        (s) => s.size,
+        () => 0,
+      ),
+    ),
+  );
   return sizes.reduce((a, b) => a + b, 0);
 }
 
@@ -55,7 +65,10 @@ export async function countRowsInDataFiles(dir: string, files: string[]): Promis
   for (let i = 0; i < files.length; i += 500) {
     const batch = files.slice(i, i + 500);
     const result = await execa('grep', ['--count', '--text', '--with-filename', '--', '^(', ...batch], {
-      cwd: dir, env: { LC_ALL: 'C' }, reject: false, stripFinalNewline: true,
+      cwd: dir,
+      env: { LC_ALL: 'C' },
+      reject: false,
+      stripFinalNewline: true,
     });
     // grep exits 1 when no file had a match; only 2 and above are errors.
     if ((result.exitCode ?? 2) > 1) throw new Error(`counting dump rows failed: ${result.stderr}`);
@@ -71,7 +84,10 @@ export async function countRowsInDataFiles(dir: string, files: string[]): Promis
 export async function countDumpRows(dir: string, database: string): Promise<Map<string, number>> {
   const { tables, data } = await readDumpDirectory(dir, database);
   const counts = new Map<string, number>(tables.map((t) => [t, 0]));
-  const perFile = await countRowsInDataFiles(dir, data.map((d) => d.file));
+  const perFile = await countRowsInDataFiles(
+    dir,
+    data.map((d) => d.file),
+  );
   for (const d of data) counts.set(d.table, (counts.get(d.table) ?? 0) + (perFile.get(d.file) ?? 0));
   return counts;
 }

@@ -49,7 +49,10 @@ export function startPhysicalTool(
   let failure: unknown;
   done.catch((error: unknown) => (failure = error));
   return {
-    command, stdin: child.stdin, stdout: child.stdout, done,
+    command,
+    stdin: child.stdin,
+    stdout: child.stdout,
+    done,
     get failure() {
       return failure;
     },
@@ -57,10 +60,13 @@ export function startPhysicalTool(
 }
 
 /** Runs a tool to completion (prepare, extract from a file); returns its last stderr lines. */
-export async function runPhysicalTool(command: string, args: string[], opts: { signal: AbortSignal; pidFile?: string; onLine?: (line: string) => void }): Promise<void> {
+export async function runPhysicalTool(
+  command: string,
+  args: string[],
+  opts: { signal: AbortSignal; pidFile?: string; onLine?: (line: string) => void },
+): Promise<void> {
   await startPhysicalTool(command, args, { ...opts, stdout: 'ignore' }).done;
 }
-
 
 /** Kills the process a dead attempt left behind (its pid file outlives it), if its command line still matches. */
 export async function killOrphan(pidFile: string, match: RegExp): Promise<void> {
@@ -88,8 +94,11 @@ export async function requireTool(command: string, pkg: string): Promise<string>
 
 async function probeTool(command: string, pkg: string): Promise<string> {
   const result = await execa(command, ['--version'], { env: { LC_ALL: 'C' }, reject: false });
-  if ((result as { code?: string }).code === 'ENOENT' || result.failed && !result.stdout && !result.stderr) {
-    throw ApplicationFailure.nonRetryable(`${command} is not installed on this worker (install ${pkg}); physical backups need it beside the database server`, 'ToolMissing');
+  if ((result as { code?: string }).code === 'ENOENT' || (result.failed && !result.stdout && !result.stderr)) {
+    throw ApplicationFailure.nonRetryable(
+      `${command} is not installed on this worker (install ${pkg}); physical backups need it beside the database server`,
+      'ToolMissing',
+    );
   }
   return (result.stdout || result.stderr).split('\n')[0]!.replace(/\s+/g, ' ').trim();
 }
@@ -100,7 +109,12 @@ async function probeTool(command: string, pkg: string): Promise<string> {
  * extractor's pid goes to `pidFile` for orphan cleanup (the decompressor dies with its pipe).
  */
 export async function extractCompressedFile(opts: {
-  file: string; compression: 'gzip' | 'zstd'; command: string; args: string[]; signal: AbortSignal; pidFile: string;
+  file: string;
+  compression: 'gzip' | 'zstd';
+  command: string;
+  args: string[];
+  signal: AbortSignal;
+  pidFile: string;
 }): Promise<void> {
   const input = await open(opts.file, 'r');
   const env = { LC_ALL: 'C', PATH: process.env.PATH ?? '/usr/bin:/bin' };
@@ -111,10 +125,11 @@ export async function extractCompressedFile(opts: {
   extract.stdin!.destroy();
   await input.close();
   const tails = [followLines(extract.stderr), followLines(decompress.stderr)];
-  const exited = (child: ChildProcess) => new Promise<{ code: number | null; error?: Error }>((resolve) => {
-    child.once('error', (error) => resolve({ code: null, error }));
-    child.once('close', (code) => resolve({ code }));
-  });
+  const exited = (child: ChildProcess) =>
+    new Promise<{ code: number | null; error?: Error }>((resolve) => {
+      child.once('error', (error) => resolve({ code: null, error }));
+      child.once('close', (code) => resolve({ code }));
+    });
   const done = Promise.all([exited(extract), exited(decompress)]);
   if (extract.pid) await writeFile(opts.pidFile, String(extract.pid));
   const abort = () => {

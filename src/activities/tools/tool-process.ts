@@ -25,7 +25,11 @@ export interface StartToolOptions {
 }
 
 /** Starts a tool whose stdin/stdout are streams; stderr is kept (last 30 lines) for the error message. */
-export function startTool(command: string, args: string[], { signal, stdin = 'ignore', stdout = 'pipe', pidFile }: StartToolOptions): ToolProcess {
+export function startTool(
+  command: string,
+  args: string[],
+  { signal, stdin = 'ignore', stdout = 'pipe', pidFile }: StartToolOptions,
+): ToolProcess {
   const child = execa(command, args, {
     cancelSignal: signal,
     forceKillAfterDelay: 3000,
@@ -53,7 +57,10 @@ export function startTool(command: string, args: string[], { signal, stdin = 'ig
   let failure: unknown;
   done.catch((error: unknown) => (failure = error)); // also: never an unhandled rejection
   return {
-    command, stdin: child.stdin, stdout: child.stdout, done,
+    command,
+    stdin: child.stdin,
+    stdout: child.stdout,
+    done,
     get failure() {
       return failure;
     },
@@ -105,12 +112,19 @@ export function startPipedTools(stages: PipedStage[], { signal }: { signal: Abor
       if (code !== 0) await stderrClosed;
       if (code === 0) return;
       if (signal.aborted) throw signal.reason;
-      throw toolFailure(command, stderr.finish(), error ?? Object.assign(new Error(`${command} ${sig ? `killed by ${sig}` : `exited with ${code}`}`), { exitCode: code ?? sig }));
+      throw toolFailure(
+        command,
+        stderr.finish(),
+        error ?? Object.assign(new Error(`${command} ${sig ? `killed by ${sig}` : `exited with ${code}`}`), { exitCode: code ?? sig }),
+      );
     });
     let failure: unknown;
     done.catch((error: unknown) => (failure = error));
     tools.push({
-      command, stdin: null, stdout: null, done,
+      command,
+      stdin: null,
+      stdout: null,
+      done,
       get failure() {
         return failure;
       },
@@ -127,7 +141,10 @@ export function startPipedTools(stages: PipedStage[], { signal }: { signal: Abor
 export function endWhenToolsSucceed(tools: ToolProcess[]): PassThrough {
   return new PassThrough({
     flush(callback) {
-      Promise.all(tools.map((t) => t.done)).then(() => callback(), (error: Error) => callback(error));
+      Promise.all(tools.map((t) => t.done)).then(
+        () => callback(),
+        (error: Error) => callback(error),
+      );
     },
   });
 }

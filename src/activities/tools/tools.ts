@@ -33,7 +33,11 @@ export function defaultsFileBody(name: string, conn: ConnectionConfig, toolOptio
  * tools without ever appearing on a command line; the file is removed whatever happens.
  */
 export async function withDefaultsFile<T>(
-  workDir: string, name: string, conn: ConnectionConfig, fn: (path: string) => Promise<T>, toolOptions: ToolOptions = {},
+  workDir: string,
+  name: string,
+  conn: ConnectionConfig,
+  fn: (path: string) => Promise<T>,
+  toolOptions: ToolOptions = {},
 ): Promise<T> {
   const dir = join(workDir, '.secrets');
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -147,8 +151,8 @@ export function toolFailure(command: string, tail: string[], cause: unknown): Er
   const detail = (important.length ? important : tail.slice(-5)).join(' | ').slice(0, 2000);
   const exit = (cause as { exitCode?: number; code?: string }).exitCode ?? (cause as { code?: string }).code ?? 'unknown';
   const message = `${command} failed (exit ${exit}): ${detail || (cause as Error).message}`;
-  const permanent = PERMANENT.find((p) => p.pattern.test(detail) || ((cause as { code?: string }).code === 'ENOENT' && p.type === 'ToolMissing'));
-  return permanent
-    ? ApplicationFailure.nonRetryable(message, permanent.type)
-    : ApplicationFailure.retryable(message, 'ToolFailed');
+  const permanent = PERMANENT.find(
+    (p) => p.pattern.test(detail) || ((cause as { code?: string }).code === 'ENOENT' && p.type === 'ToolMissing'),
+  );
+  return permanent ? ApplicationFailure.nonRetryable(message, permanent.type) : ApplicationFailure.retryable(message, 'ToolFailed');
 }

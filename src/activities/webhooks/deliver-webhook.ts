@@ -3,7 +3,12 @@ import { lookup } from 'node:dns';
 import { Agent, request } from 'undici';
 import { ApplicationFailure } from '@temporalio/activity';
 import { isPrivateAddress } from '../../shared/network.ts';
-import { WEBHOOK_DELIVERY_HEADER, WEBHOOK_EVENT_HEADER, WEBHOOK_SIGNATURE_HEADER, type WebhookDelivery } from '../../workflows/runs/webhook-delivery.ts';
+import {
+  WEBHOOK_DELIVERY_HEADER,
+  WEBHOOK_EVENT_HEADER,
+  WEBHOOK_SIGNATURE_HEADER,
+  type WebhookDelivery,
+} from '../../workflows/runs/webhook-delivery.ts';
 import type { ActivityDeps } from '../deps.ts';
 
 /** Hex HMAC-SHA256 of the exact body: the `X-Signature` receivers verify. */
@@ -22,7 +27,11 @@ function createWebhookAgent(allowPrivate: boolean, timeoutMs: number): Agent {
         lookup(hostname, { ...options, all: false }, (err, address, family) => {
           if (err) return callback(err, address, family);
           if (!allowPrivate && isPrivateAddress(address)) {
-            return callback(Object.assign(new Error(`callback host ${hostname} resolves to private address ${address}`), { code: 'EPRIVATE' }), address, family);
+            return callback(
+              Object.assign(new Error(`callback host ${hostname} resolves to private address ${address}`), { code: 'EPRIVATE' }),
+              address,
+              family,
+            );
           }
           callback(null, address, family);
         });
@@ -36,7 +45,8 @@ export function createWebhookActivities(deps: ActivityDeps) {
   return {
     /** POSTs one signed event; a non-2xx answer or a network error is retried with backoff. */
     async deliverWebhook(delivery: WebhookDelivery): Promise<{ status: number }> {
-      if (!deps.webhookSecret) throw ApplicationFailure.nonRetryable('DBFERRY_WEBHOOK_SECRET is not set on the worker; webhook not sent', 'WebhookSecretMissing');
+      if (!deps.webhookSecret)
+        throw ApplicationFailure.nonRetryable('DBFERRY_WEBHOOK_SECRET is not set on the worker; webhook not sent', 'WebhookSecretMissing');
       const body = JSON.stringify(delivery.payload);
       let response;
       try {

@@ -8,7 +8,11 @@ import { ApiError } from '../errors.ts';
 export function checkTarget(config: DbferryConfig, name: string, field = 'target'): void {
   if (Object.hasOwn(config.targets, name)) return;
   const known = Object.keys(config.targets);
-  throw new ApiError('BAD_REQUEST', `no target named "${name}"${known.length ? ` (configured: ${known.join(', ')})` : ' (the config file declares no targets)'}`, field);
+  throw new ApiError(
+    'BAD_REQUEST',
+    `no target named "${name}"${known.length ? ` (configured: ${known.join(', ')})` : ' (the config file declares no targets)'}`,
+    field,
+  );
 }
 
 /** The source connection and the target exist; a callback URL is public unless the config allows private ones. */

@@ -9,14 +9,30 @@ export type ScheduleTiming = { kind: 'cron'; expression: string } | { kind: 'int
 /** A refused cron expression or time zone; the message starts with the field's name. */
 export class ScheduleSpecError extends Error {
   override name = 'ScheduleSpecError';
-  constructor(readonly field: string, detail: string) {
+  constructor(
+    readonly field: string,
+    detail: string,
+  ) {
     super(`${field}: ${detail}`);
   }
 }
 
 const MAX_LENGTH = 100;
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
-const FULL_MONTHS = ['JANUARY', 'FEBRUARY', 'MARCH', 'APRIL', 'MAY', 'JUNE', 'JULY', 'AUGUST', 'SEPTEMBER', 'OCTOBER', 'NOVEMBER', 'DECEMBER'];
+const FULL_MONTHS = [
+  'JANUARY',
+  'FEBRUARY',
+  'MARCH',
+  'APRIL',
+  'MAY',
+  'JUNE',
+  'JULY',
+  'AUGUST',
+  'SEPTEMBER',
+  'OCTOBER',
+  'NOVEMBER',
+  'DECEMBER',
+];
 const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
 const FULL_DAYS = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'];
 // Days a month can have (February in a leap year).
@@ -91,7 +107,10 @@ const ordinal = ['1st', '2nd', '3rd', '4th', '5th'];
 function parseFiveFields(line: string, field: string): void {
   const parts = line.split(/\s+/);
   if (parts.length !== 5) {
-    throw new ScheduleSpecError(field, `must have 5 fields (minute hour day-of-month month day-of-week) or be @daily, @hourly, @weekly, @monthly, @yearly or @every <n>m|h|d; got ${parts.length} field${parts.length === 1 ? '' : 's'}`);
+    throw new ScheduleSpecError(
+      field,
+      `must have 5 fields (minute hour day-of-month month day-of-week) or be @daily, @hourly, @weekly, @monthly, @yearly or @every <n>m|h|d; got ${parts.length} field${parts.length === 1 ? '' : 's'}`,
+    );
   }
   const sets = FIELDS.map((rule, i) => {
     const parsed = parseField(parts[i]!, rule);
@@ -100,7 +119,10 @@ function parseFiveFields(line: string, field: string): void {
   });
   const [, , dom, month] = sets as [Set<number>, Set<number>, Set<number>, Set<number>, Set<number>];
   if (parts[2] !== '*' && parts[4] !== '*') {
-    throw new ScheduleSpecError(field, 'give day-of-month or day-of-week, not both (Temporal would require both to match, where classic cron takes either)');
+    throw new ScheduleSpecError(
+      field,
+      'give day-of-month or day-of-week, not both (Temporal would require both to match, where classic cron takes either)',
+    );
   }
   if (![...month].some((m) => [...dom].some((d) => d <= MONTH_DAYS[m - 1]!))) {
     throw new ScheduleSpecError(field, `never fires: day-of-month ${parts[2]} does not occur in month ${parts[3]}`);
@@ -116,7 +138,8 @@ function parseFiveFields(line: string, field: string): void {
 export function parseCronExpression(text: string, field = 'cron'): ScheduleTiming {
   if (text.length > MAX_LENGTH) throw new ScheduleSpecError(field, `must be at most ${MAX_LENGTH} characters`);
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(text)) throw new ScheduleSpecError(field, 'must not contain control characters or line breaks');
+  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(text))
+    throw new ScheduleSpecError(field, 'must not contain control characters or line breaks');
   const line = text.trim();
   if (line === '') throw new ScheduleSpecError(field, 'must not be empty');
   if (/^(CRON_)?TZ=/i.test(line)) throw new ScheduleSpecError(field, 'put the time zone in the timezone field, not CRON_TZ= or TZ=');
@@ -128,7 +151,11 @@ export function parseCronExpression(text: string, field = 'cron'): ScheduleTimin
       return { kind: 'interval', everyMs };
     }
     const expanded = SHORTHANDS[line.toLowerCase()];
-    if (!expanded) throw new ScheduleSpecError(field, `unknown shorthand "${line.slice(0, 20)}": use @yearly, @monthly, @weekly, @daily, @hourly or @every <n>m|h|d`);
+    if (!expanded)
+      throw new ScheduleSpecError(
+        field,
+        `unknown shorthand "${line.slice(0, 20)}": use @yearly, @monthly, @weekly, @daily, @hourly or @every <n>m|h|d`,
+      );
     return { kind: 'cron', expression: expanded };
   }
   parseFiveFields(line, field);
@@ -155,6 +182,7 @@ export function checkTimezone(name: string, field = 'timezone'): string {
   }
   const lower = name.toLowerCase();
   const canonical = [resolved, ...Intl.supportedValuesOf('timeZone')].find((z) => z.toLowerCase() === lower);
-  if (canonical && canonical !== name) throw new ScheduleSpecError(field, `time zone names are case-sensitive: did you mean "${canonical}"?`);
+  if (canonical && canonical !== name)
+    throw new ScheduleSpecError(field, `time zone names are case-sensitive: did you mean "${canonical}"?`);
   return name;
 }

@@ -8,7 +8,16 @@ import type { BackupManifest } from '../../workflows/backup/contracts.ts';
 import type { ListBackupsInput } from './schemas.ts';
 import { searchAttributes } from '../../shared/temporal.ts';
 import type { ApiDeps } from '../deps.ts';
-import { decodeCursor, encodeCursor, logOrder, scheduleIdOf, viewFromExecution, viewFromManifest, type BackupExecution, type BackupView } from './view.ts';
+import {
+  decodeCursor,
+  encodeCursor,
+  logOrder,
+  scheduleIdOf,
+  viewFromExecution,
+  viewFromManifest,
+  type BackupExecution,
+  type BackupView,
+} from './view.ts';
 import { ApiError } from '../errors.ts';
 import { parseScheduleId } from './schedule-service.ts';
 
@@ -42,19 +51,23 @@ export class Catalogs {
   }
 
   /** Every configured target's catalog; a target that cannot be listed becomes a problem, not a failure. */
-  async readAll(only?: string): Promise<{ entries: Array<{ target: string; manifest: BackupManifest }>; problems: BackupPage['problems'] }> {
+  async readAll(
+    only?: string,
+  ): Promise<{ entries: Array<{ target: string; manifest: BackupManifest }>; problems: BackupPage['problems'] }> {
     const names = only ? [only] : Object.keys(this.deps.config.targets);
     const entries: Array<{ target: string; manifest: BackupManifest }> = [];
     const problems: BackupPage['problems'] = [];
-    await Promise.all(names.map(async (target) => {
-      try {
-        const catalog = await this.read(target);
-        for (const manifest of catalog.manifests) entries.push({ target, manifest });
-        for (const p of catalog.problems) problems.push({ target, key: p.key, message: p.message });
-      } catch (error) {
-        problems.push({ target, key: null, message: `cannot list the target: ${(error as Error).message}` });
-      }
-    }));
+    await Promise.all(
+      names.map(async (target) => {
+        try {
+          const catalog = await this.read(target);
+          for (const manifest of catalog.manifests) entries.push({ target, manifest });
+          for (const p of catalog.problems) problems.push({ target, key: p.key, message: p.message });
+        } catch (error) {
+          problems.push({ target, key: null, message: `cannot list the target: ${(error as Error).message}` });
+        }
+      }),
+    );
     entries.sort((a, b) => newestFirst(a.manifest, b.manifest));
     return { entries, problems };
   }
@@ -66,10 +79,16 @@ export function ownsScheduled(user: AuthenticatedUser, scheduleId: string | null
 }
 
 /** The executions of backups this user may have started, newest first, at most MAX_EXECUTIONS. */
-export async function* backupExecutions(temporal: Client, user: AuthenticatedUser, filter: Partial<ListBackupsInput> = {}, extra = ''): AsyncGenerator<BackupExecution> {
+export async function* backupExecutions(
+  temporal: Client,
+  user: AuthenticatedUser,
+  filter: Partial<ListBackupsInput> = {},
+  extra = '',
+): AsyncGenerator<BackupExecution> {
   const clauses = [`${searchAttributes.kind.name} = ${literal(BACKUP_KIND)}`];
   if (SAFE_USER.test(user.name)) clauses.push(`${searchAttributes.requestedBy.name} = ${literal(user.name)}`);
-  if (filter.source?.database) clauses.push(`${searchAttributes.source.name} = ${literal(`${filter.source.connection}/${filter.source.database}`)}`);
+  if (filter.source?.database)
+    clauses.push(`${searchAttributes.source.name} = ${literal(`${filter.source.connection}/${filter.source.database}`)}`);
   if (filter.target) clauses.push(`${searchAttributes.destination.name} = ${literal(filter.target)}`);
   if (filter.from) clauses.push(`StartTime >= ${literal(new Date(filter.from).toISOString())}`);
   if (filter.to) clauses.push(`StartTime <= ${literal(new Date(filter.to).toISOString())}`);
@@ -82,18 +101,26 @@ export async function* backupExecutions(temporal: Client, user: AuthenticatedUse
 }
 
 /** The backup log page for `filter`, newest first. */
-export async function listBackups(deps: ApiDeps, catalogs: Catalogs, user: AuthenticatedUser, filter: ListBackupsInput): Promise<BackupPage> {
+export async function listBackups(
+  deps: ApiDeps,
+  catalogs: Catalogs,
+  user: AuthenticatedUser,
+  filter: ListBackupsInput,
+): Promise<BackupPage> {
   const after = filter.cursor ? decodeCursor(filter.cursor) : null;
   if (filter.cursor && !after) throw new ApiError('BAD_REQUEST', 'must be a cursor returned by a previous page', 'cursor');
   const from = filter.from ? Date.parse(filter.from) : -Infinity;
   const to = filter.to ? Date.parse(filter.to) : Infinity;
   const matches = (v: BackupView): boolean => {
     const at = Date.parse(v.startedAt ?? '');
-    return (!filter.source || (v.source.connection === filter.source.connection && (!filter.source.database || v.source.database === filter.source.database)))
-      && (!filter.target || v.target === filter.target)
-      && (!filter.status || v.status === filter.status)
-      && !(at < from || at > to)
-      && (!after || logOrder(after, v) < 0);
+    return (
+      (!filter.source ||
+        (v.source.connection === filter.source.connection && (!filter.source.database || v.source.database === filter.source.database))) &&
+      (!filter.target || v.target === filter.target) &&
+      (!filter.status || v.status === filter.status) &&
+      !(at < from || at > to) &&
+      (!after || logOrder(after, v) < 0)
+    );
   };
 
   const views = new Map<string, BackupView>();

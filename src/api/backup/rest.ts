@@ -24,16 +24,34 @@ const triggerBodySchema = z
     callback_url: z.string().max(2048, 'must be at most 2048 characters').url('must be an absolute http(s) URL').nullish(),
   })
   .strict();
-const idempotencyKeySchema = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+const idempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 
 /** A backup log entry in seed 001's words (`file_path`, `file_size`, `duration` in seconds, `error_message`). */
 export function toSeedBackup(v: BackupView) {
   return {
-    id: v.id, status: v.status, source_connection: v.source.connection, source_db: v.source.database, target: v.target,
-    format: v.format, compression: v.compression, file_path: v.key, file_size: v.size, sha256: v.sha256,
-    duration: v.durationMs === null ? null : Math.round(v.durationMs / 100) / 10, error_message: v.error,
-    started_at: v.startedAt, finished_at: v.finishedAt, trigger: v.trigger, schedule: v.schedule, available: v.available,
-    progress: v.progress, phase: v.phase,
+    id: v.id,
+    status: v.status,
+    source_connection: v.source.connection,
+    source_db: v.source.database,
+    target: v.target,
+    format: v.format,
+    compression: v.compression,
+    file_path: v.key,
+    file_size: v.size,
+    sha256: v.sha256,
+    duration: v.durationMs === null ? null : Math.round(v.durationMs / 100) / 10,
+    error_message: v.error,
+    started_at: v.startedAt,
+    finished_at: v.finishedAt,
+    trigger: v.trigger,
+    schedule: v.schedule,
+    available: v.available,
+    progress: v.progress,
+    phase: v.phase,
     ...(v.tables ? { tables: v.tables } : {}),
   };
 }
@@ -52,7 +70,12 @@ function parseSource(raw: string) {
     throw new ApiError('BAD_REQUEST', 'is not valid percent-encoding', 'source');
   }
   const slash = text.indexOf('/');
-  if (slash === -1) throw new ApiError('BAD_REQUEST', `must be CONNECTION/DATABASE (e.g. prod%2Fshop or prod/shop), got ${JSON.stringify(text.slice(0, 64))}`, 'source');
+  if (slash === -1)
+    throw new ApiError(
+      'BAD_REQUEST',
+      `must be CONNECTION/DATABASE (e.g. prod%2Fshop or prod/shop), got ${JSON.stringify(text.slice(0, 64))}`,
+      'source',
+    );
   const parsed = databaseRefSchema.safeParse({ connection: text.slice(0, slash), database: text.slice(slash + 1) });
   if (!parsed.success) throw bad(parsed.error.issues.map((i) => ({ ...i, path: ['source', ...i.path] })));
   return parsed.data;
@@ -66,7 +89,11 @@ function parseListQuery(url: URL) {
   const limit = q('limit');
   const parsed = listBackupsInputSchema.safeParse({
     source: source === undefined ? undefined : { connection, database },
-    target: q('target'), status: q('status'), from: q('from'), to: q('to'), cursor: q('cursor'),
+    target: q('target'),
+    status: q('status'),
+    from: q('from'),
+    to: q('to'),
+    cursor: q('cursor'),
     limit: limit === undefined ? undefined : Number(limit),
   });
   if (!parsed.success) throw bad(parsed.error.issues);
@@ -74,7 +101,14 @@ function parseListQuery(url: URL) {
 }
 
 /** Handles the backup routes; returns false when the path is not one of them. */
-export async function handleBackupRest(req: IncomingMessage, res: ServerResponse, url: URL, user: AuthenticatedUser, backups: BackupService, deps: ApiDeps): Promise<boolean> {
+export async function handleBackupRest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  user: AuthenticatedUser,
+  backups: BackupService,
+  deps: ApiDeps,
+): Promise<boolean> {
   const path = url.pathname;
   if (await handlePhysicalRest(req, res, url, user, backups.physical)) return true;
   const trigger = /^\/api\/v1\/backups\/trigger\/(.+)$/.exec(path);
@@ -87,12 +121,26 @@ export async function handleBackupRest(req: IncomingMessage, res: ServerResponse
     if (key && !key.success) throw bad(key.error.issues, 'Idempotency-Key');
     const targets = Object.keys(deps.config.targets);
     const target = body.data.target ?? (targets.length === 1 ? targets[0]! : undefined);
-    if (!target) throw new ApiError('BAD_REQUEST', `is required when the config declares ${targets.length ? `several targets (${targets.join(', ')})` : 'no targets'}`, 'target');
+    if (!target)
+      throw new ApiError(
+        'BAD_REQUEST',
+        `is required when the config declares ${targets.length ? `several targets (${targets.join(', ')})` : 'no targets'}`,
+        'target',
+      );
     const { callback_url, ...rest } = body.data;
-    const started = await backups.trigger(user, { ...rest, source, target, callbackUrl: callback_url ?? null, idempotencyKey: key?.data }, 'callback_url');
+    const started = await backups.trigger(
+      user,
+      { ...rest, source, target, callbackUrl: callback_url ?? null, idempotencyKey: key?.data },
+      'callback_url',
+    );
     const headers: Record<string, string> = { location: `/api/v1/backups/${started.id}` };
     if (!started.created) headers['idempotent-replayed'] = 'true';
-    sendJson(res, started.created ? 202 : 200, { id: started.id, status: started.status, source: `${source.connection}/${source.database}`, target }, headers);
+    sendJson(
+      res,
+      started.created ? 202 : 200,
+      { id: started.id, status: started.status, source: `${source.connection}/${source.database}`, target },
+      headers,
+    );
     return true;
   }
   if (path === '/api/v1/backups' && req.method === 'GET') {
@@ -116,7 +164,10 @@ export async function handleBackupRest(req: IncomingMessage, res: ServerResponse
   res.writeHead(200, {
     'content-type': 'application/octet-stream',
     'content-length': String(view.size ?? ''),
-    'content-disposition': `attachment; filename="${view.key.split('/').at(-1)!.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
+    'content-disposition': `attachment; filename="${view.key
+      .split('/')
+      .at(-1)!
+      .replace(/[^A-Za-z0-9._-]/g, '_')}"`,
     'repr-digest': `sha-256=:${Buffer.from(view.sha256 ?? '', 'hex').toString('base64')}:`,
     'cache-control': 'no-store',
   });

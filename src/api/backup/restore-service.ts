@@ -25,30 +25,51 @@ const isFinal = (s: RestoreState['status']) => s === 'succeeded' || s === 'faile
 
 /** Starting, reading and cancelling restores of logical backups; only the creator sees a restore. */
 export class RestoreService {
-  constructor(private readonly deps: ApiDeps, private readonly backups: BackupService) {}
+  constructor(
+    private readonly deps: ApiDeps,
+    private readonly backups: BackupService,
+  ) {}
 
   /** Checks the destination and the backup, then starts restoreBackup under the destination's lock. */
-  async start(user: AuthenticatedUser, input: StartRestoreInput): Promise<{ id: string; status: RestoreState['status']; created: boolean }> {
+  async start(
+    user: AuthenticatedUser,
+    input: StartRestoreInput,
+  ): Promise<{ id: string; status: RestoreState['status']; created: boolean }> {
     const problem = findDestinationProblem(this.deps.config, input.destination);
     if (problem) throw new ApiError(problem.kind === 'forbidden' ? 'FORBIDDEN' : 'BAD_REQUEST', problem.message, problem.field);
     const backup = await this.backups.get(user, input.backupId).catch((error: unknown) => {
       throw error instanceof ApiError ? new ApiError(error.code, `no backup with id ${input.backupId}`, 'backupId') : error;
     });
     if (backup.status !== 'succeeded' || !backup.available || !backup.key) {
-      throw new ApiError('CONFLICT', `backup ${input.backupId} is ${backup.available ? backup.status : 'no longer in its target'}; only an existing, succeeded backup can be restored`, 'backupId');
+      throw new ApiError(
+        'CONFLICT',
+        `backup ${input.backupId} is ${backup.available ? backup.status : 'no longer in its target'}; only an existing, succeeded backup can be restored`,
+        'backupId',
+      );
     }
     if (input.callbackUrl) await checkCallbackUrl(input.callbackUrl, this.deps.config.webhooks.allowPrivateNetworks, 'callbackUrl');
 
     // The same workflow id as a copy into the destination: copies and restores lock each other out.
     const workflowId = copyWorkflowId(input.destination);
     const { record, created } = await this.deps.runs.claim({
-      id: randomUUID(), kind: KIND, workflowId, createdByUserId: user.id,
-      idempotencyKey: input.idempotencyKey ?? null, callbackUrl: input.callbackUrl ?? null, request: input,
+      id: randomUUID(),
+      kind: KIND,
+      workflowId,
+      createdByUserId: user.id,
+      idempotencyKey: input.idempotencyKey ?? null,
+      callbackUrl: input.callbackUrl ?? null,
+      request: input,
     });
     if (!created) return { id: record.id, status: (await this.view(record)).status, created: false };
     const workflowInput: RestoreWorkflowInput = {
-      restoreId: record.id, target: backup.target, key: backup.key, destination: input.destination,
-      recreateDestination: input.recreateDestination, threads: input.threads, requestedBy: user.name, callbackUrl: input.callbackUrl ?? null,
+      restoreId: record.id,
+      target: backup.target,
+      key: backup.key,
+      destination: input.destination,
+      recreateDestination: input.recreateDestination,
+      threads: input.threads,
+      requestedBy: user.name,
+      callbackUrl: input.callbackUrl ?? null,
     };
     try {
       const handle = await this.deps.temporal.workflow.start<RestoreBackupWorkflow>('restoreBackup', {
@@ -58,13 +79,22 @@ export class RestoreService {
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         memo: { state: queuedState(record.id, backup.id) },
-        typedSearchAttributes: runSearchAttributes({ kind: KIND, source: `${backup.source.connection}/${backup.source.database}`, destination: `${input.destination.connection}/${input.destination.database}`, requestedBy: user.name }),
+        typedSearchAttributes: runSearchAttributes({
+          kind: KIND,
+          source: `${backup.source.connection}/${backup.source.database}`,
+          destination: `${input.destination.connection}/${input.destination.database}`,
+          requestedBy: user.name,
+        }),
       });
       await this.deps.runs.attachRunId(record.id, handle.firstExecutionRunId);
     } catch (error) {
       await this.deps.runs.remove(record.id);
       if (error instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new ApiError('CONFLICT', `a copy or restore into ${input.destination.connection}/${input.destination.database} is already running; wait for it or cancel it`, 'destination');
+        throw new ApiError(
+          'CONFLICT',
+          `a copy or restore into ${input.destination.connection}/${input.destination.database} is already running; wait for it or cancel it`,
+          'destination',
+        );
       }
       throw error;
     }
@@ -100,7 +130,8 @@ export class RestoreService {
       const closed = description.status.name;
       if (!isFinal(state.status) && closed !== 'RUNNING') {
         state = {
-          ...state, status: closed === 'CANCELLED' ? 'cancelled' : 'failed',
+          ...state,
+          status: closed === 'CANCELLED' ? 'cancelled' : 'failed',
           lastError: state.lastError ?? `workflow ${closed.toLowerCase()}`,
           finishedAt: state.finishedAt ?? description.closeTime?.toISOString() ?? null,
         };
@@ -111,5 +142,16 @@ export class RestoreService {
 }
 
 function queuedState(id: string, backupId: string): RestoreState {
-  return { id, status: 'queued', phase: 'queued', progress: 0, startedAt: null, finishedAt: null, lastError: null, updatedAt: null, backupId, tables: [] };
+  return {
+    id,
+    status: 'queued',
+    phase: 'queued',
+    progress: 0,
+    startedAt: null,
+    finishedAt: null,
+    lastError: null,
+    updatedAt: null,
+    backupId,
+    tables: [],
+  };
 }

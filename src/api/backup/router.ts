@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { backupIdSchema, listBackupsInputSchema, triggerBackupInputSchema } from './schemas.ts';
-import { createPhysicalPlanInputSchema, eitherInput, physicalKindSchema, physicalPlanRefSchema, triggerPhysicalBackupInputSchema } from '../physical/schemas.ts';
+import {
+  createPhysicalPlanInputSchema,
+  eitherInput,
+  physicalKindSchema,
+  physicalPlanRefSchema,
+  triggerPhysicalBackupInputSchema,
+} from '../physical/schemas.ts';
 import { protectedProcedure, router } from '../trpc.ts';
 
 const backupRef = z.object({ id: backupIdSchema }).strict();
@@ -17,12 +23,18 @@ export const backupsRouter = router({
   getPhysical: protectedProcedure.input(backupRef).query(({ ctx, input }) => ctx.backups.physical.getBackup(ctx.user, input.id)),
   cancelPhysical: protectedProcedure.input(backupRef).mutation(({ ctx, input }) => ctx.backups.physical.cancelBackup(ctx.user, input.id)),
   /** Physical backup plans: a full on one cron, incrementals on another (two Temporal Schedules). */
-  createPhysicalPlan: protectedProcedure.input(createPhysicalPlanInputSchema).mutation(({ ctx, input }) => ctx.backups.physical.plans.create(ctx.user, input)),
-  getPhysicalPlan: protectedProcedure.input(physicalPlanRefSchema).query(({ ctx, input }) => ctx.backups.physical.plans.get(ctx.user, input.name)),
+  createPhysicalPlan: protectedProcedure
+    .input(createPhysicalPlanInputSchema)
+    .mutation(({ ctx, input }) => ctx.backups.physical.plans.create(ctx.user, input)),
+  getPhysicalPlan: protectedProcedure
+    .input(physicalPlanRefSchema)
+    .query(({ ctx, input }) => ctx.backups.physical.plans.get(ctx.user, input.name)),
   triggerPhysicalPlan: protectedProcedure
     .input(physicalPlanRefSchema.extend({ kind: physicalKindSchema }))
     .mutation(({ ctx, input }) => ctx.backups.physical.plans.trigger(ctx.user, input.name, input.kind)),
-  deletePhysicalPlan: protectedProcedure.input(physicalPlanRefSchema).mutation(({ ctx, input }) => ctx.backups.physical.plans.delete(ctx.user, input.name)),
+  deletePhysicalPlan: protectedProcedure
+    .input(physicalPlanRefSchema)
+    .mutation(({ ctx, input }) => ctx.backups.physical.plans.delete(ctx.user, input.name)),
   download: protectedProcedure.input(backupRef).query(({ ctx, input }) => ctx.backups.download(ctx.user, input.id)),
   cancel: protectedProcedure.input(backupRef).mutation(({ ctx, input }) => ctx.backups.cancel(ctx.user, input.id)),
 });

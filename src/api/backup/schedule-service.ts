@@ -1,6 +1,10 @@
 import {
-  ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy,
-  type ScheduleDescription, type ScheduleOptionsStartWorkflowAction, type ScheduleSpec,
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type ScheduleDescription,
+  type ScheduleOptionsStartWorkflowAction,
+  type ScheduleSpec,
 } from '@temporalio/client';
 import { parseCronExpression } from './cron.ts';
 import type { AuthenticatedUser } from '../../control/tokens.ts';
@@ -39,9 +43,7 @@ type Settings = Omit<CreateScheduleInput, 'name' | 'paused'>;
 /** The Temporal spec: a five-field cron line or an interval, in the schedule's time zone. */
 function specFor(cron: string, timezone: string): ScheduleSpec {
   const timing = parseCronExpression(cron);
-  return timing.kind === 'cron'
-    ? { cronExpressions: [timing.expression], timezone }
-    : { intervals: [{ every: timing.everyMs }], timezone };
+  return timing.kind === 'cron' ? { cronExpressions: [timing.expression], timezone } : { intervals: [{ every: timing.everyMs }], timezone };
 }
 
 /** Creating, reading, changing and running backup schedules (Temporal Schedules), owner only. */
@@ -63,7 +65,8 @@ export class ScheduleService {
         state: { paused: input.paused, note: input.paused ? `created paused by ${user.name}` : undefined },
       });
     } catch (error) {
-      if (error instanceof ScheduleAlreadyRunning) throw new ApiError('CONFLICT', `you already have a schedule named "${input.name}"`, 'name');
+      if (error instanceof ScheduleAlreadyRunning)
+        throw new ApiError('CONFLICT', `you already have a schedule named "${input.name}"`, 'name');
       throw refusedSpec(error);
     }
     return this.get(user, input.name);
@@ -79,17 +82,21 @@ export class ScheduleService {
     const byName = /^[A-Za-z0-9_.@-]{1,64}$/.test(user.name) ? ` AND ${searchAttributes.requestedBy.name} = '${user.name}'` : '';
     const prefix = `${SCHEDULE_KIND}:${user.id}:`;
     const ids: string[] = [];
-    for await (const summary of this.deps.temporal.schedule.list({ query: `${searchAttributes.kind.name} = '${SCHEDULE_KIND}'${byName}` })) {
+    for await (const summary of this.deps.temporal.schedule.list({
+      query: `${searchAttributes.kind.name} = '${SCHEDULE_KIND}'${byName}`,
+    })) {
       if (summary.scheduleId.startsWith(prefix) && ownerOf(summary.memo)?.ownerId === user.id) ids.push(summary.scheduleId);
     }
-    const views = await Promise.all(ids.map(async (id) => {
-      try {
-        return toScheduleView(await this.describeOwned(user, parseScheduleId(id)!.name));
-      } catch (error) {
-        if (error instanceof ApiError && error.code === 'NOT_FOUND') return null; // deleted since it was listed
-        throw error;
-      }
-    }));
+    const views = await Promise.all(
+      ids.map(async (id) => {
+        try {
+          return toScheduleView(await this.describeOwned(user, parseScheduleId(id)!.name));
+        } catch (error) {
+          if (error instanceof ApiError && error.code === 'NOT_FOUND') return null; // deleted since it was listed
+          throw error;
+        }
+      }),
+    );
     return views.filter((v): v is ScheduleView => v !== null).sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -182,8 +189,15 @@ export class ScheduleService {
    */
   private action(ownerName: string, scheduleId: string, settings: Settings): ScheduleOptionsStartWorkflowAction<BackupDatabaseWorkflow> {
     const input: BackupWorkflowInput = {
-      backupId: '', source: settings.source, target: settings.target, format: settings.format, compression: settings.compression,
-      threads: settings.threads, requestedBy: ownerName, callbackUrl: settings.callbackUrl ?? null, scheduleId,
+      backupId: '',
+      source: settings.source,
+      target: settings.target,
+      format: settings.format,
+      compression: settings.compression,
+      threads: settings.threads,
+      requestedBy: ownerName,
+      callbackUrl: settings.callbackUrl ?? null,
+      scheduleId,
       retention: settings.retention,
     };
     return {
@@ -194,12 +208,22 @@ export class ScheduleService {
       args: [input],
       // The cron text as written: Temporal keeps only its compiled form. (The schedule memo cannot change.)
       memo: { dbferrySchedule: { cron: settings.cron } },
-      typedSearchAttributes: runSearchAttributes({ kind: BACKUP_KIND, source: `${settings.source.connection}/${settings.source.database}`, destination: settings.target, requestedBy: ownerName }),
+      typedSearchAttributes: runSearchAttributes({
+        kind: BACKUP_KIND,
+        source: `${settings.source.connection}/${settings.source.database}`,
+        destination: settings.target,
+        requestedBy: ownerName,
+      }),
     };
   }
 
   private scheduleAttributes(ownerName: string, settings: Settings) {
-    return runSearchAttributes({ kind: SCHEDULE_KIND, source: `${settings.source.connection}/${settings.source.database}`, destination: settings.target, requestedBy: ownerName });
+    return runSearchAttributes({
+      kind: SCHEDULE_KIND,
+      source: `${settings.source.connection}/${settings.source.database}`,
+      destination: settings.target,
+      requestedBy: ownerName,
+    });
   }
 }
 
@@ -209,7 +233,8 @@ export function ownerOf(memo: Record<string, unknown> | undefined): ScheduleOwne
   return m && typeof m.ownerId === 'number' && typeof m.name === 'string' ? (m as ScheduleOwnerMemo) : null;
 }
 
-const overlapPolicy = (overlap: 'skip' | 'bufferOne') => (overlap === 'skip' ? ScheduleOverlapPolicy.SKIP : ScheduleOverlapPolicy.BUFFER_ONE);
+const overlapPolicy = (overlap: 'skip' | 'bufferOne') =>
+  overlap === 'skip' ? ScheduleOverlapPolicy.SKIP : ScheduleOverlapPolicy.BUFFER_ONE;
 
 /** Temporal's own refusal of a spec (INVALID_ARGUMENT arrives as TypeError) as a 400 naming the field. */
 function refusedSpec(error: unknown): unknown {

@@ -7,7 +7,12 @@ import { databaseRefSchema } from '../copy/schemas.ts';
 import type { RetentionPolicy } from '../../workflows/backup/contracts.ts';
 
 const callbackUrl = z.string().max(2048, 'must be at most 2048 characters').url('must be an absolute http(s) URL').nullish();
-const idempotencyKey = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional();
+const idempotencyKey = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+  .optional();
 
 export const backupFormatSchema = z.enum(['mysqldump', 'mydumper']);
 export const backupCompressionSchema = z.enum(['gzip', 'zstd']);
@@ -30,13 +35,25 @@ export const scheduleNameSchema = z
   .max(64, 'must be at most 64 characters')
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'may contain only letters, digits, _ and -, starting with a letter or digit');
 
-const keepCount = z.number().int('must be a whole number').min(1, 'must be at least 1 (leave it out to turn the rule off)').max(10_000, 'must be at most 10000');
+const keepCount = z
+  .number()
+  .int('must be a whole number')
+  .min(1, 'must be at least 1 (leave it out to turn the rule off)')
+  .max(10_000, 'must be at most 10000');
 
 /** keep-last-N plus daily/weekly/monthly (UTC); at least one rule, or no policy at all. */
 export const retentionPolicySchema = z
-  .object({ keepLast: keepCount.optional(), keepDaily: keepCount.optional(), keepWeekly: keepCount.optional(), keepMonthly: keepCount.optional() })
+  .object({
+    keepLast: keepCount.optional(),
+    keepDaily: keepCount.optional(),
+    keepWeekly: keepCount.optional(),
+    keepMonthly: keepCount.optional(),
+  })
   .strict()
-  .refine((p) => Object.values(p).some((v) => v !== undefined), 'give at least one of keepLast, keepDaily, keepWeekly, keepMonthly, or leave retention out') satisfies z.ZodType<RetentionPolicy>;
+  .refine(
+    (p) => Object.values(p).some((v) => v !== undefined),
+    'give at least one of keepLast, keepDaily, keepWeekly, keepMonthly, or leave retention out',
+  ) satisfies z.ZodType<RetentionPolicy>;
 
 /** A cron expression as parseCronExpression accepts it; the issue names the cron field at fault. */
 export const cronSchema = z.string().superRefine((value, ctx) => {
@@ -76,13 +93,20 @@ const isoDateTime = z.string().datetime({ offset: true, message: 'must be an ISO
 /** The backup log's filters and page. */
 export const listBackupsInputSchema = z
   .object({
-    source: z.object({ connection: databaseRefSchema.shape.connection, database: databaseRefSchema.shape.database.optional() }).strict().optional(),
+    source: z
+      .object({ connection: databaseRefSchema.shape.connection, database: databaseRefSchema.shape.database.optional() })
+      .strict()
+      .optional(),
     target: targetName.optional(),
     status: backupStatusSchema.optional(),
     from: isoDateTime.optional(),
     to: isoDateTime.optional(),
     limit: z.number().int().min(1).max(200).default(50),
-    cursor: z.string().max(300).regex(/^[A-Za-z0-9_-]+$/, 'must be a cursor returned by a previous page').optional(),
+    cursor: z
+      .string()
+      .max(300)
+      .regex(/^[A-Za-z0-9_-]+$/, 'must be a cursor returned by a previous page')
+      .optional(),
   })
   .strict()
   .default({ limit: 50 });

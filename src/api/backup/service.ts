@@ -44,12 +44,21 @@ export class BackupService {
   }
 
   /** Starts a backup now, or returns the one this user already started with the same idempotency key. */
-  async trigger(user: AuthenticatedUser, input: TriggerBackupInput, callbackField = 'callbackUrl'): Promise<{ id: string; status: BackupView['status']; created: boolean }> {
+  async trigger(
+    user: AuthenticatedUser,
+    input: TriggerBackupInput,
+    callbackField = 'callbackUrl',
+  ): Promise<{ id: string; status: BackupView['status']; created: boolean }> {
     await checkBackupRequest(this.deps.config, input, callbackField);
     const workflowId = backupWorkflowId(input.source);
     const { record, created } = await this.deps.runs.claim({
-      id: randomUUID(), kind: BACKUP_KIND, workflowId, createdByUserId: user.id,
-      idempotencyKey: input.idempotencyKey ?? null, callbackUrl: input.callbackUrl ?? null, request: input,
+      id: randomUUID(),
+      kind: BACKUP_KIND,
+      workflowId,
+      createdByUserId: user.id,
+      idempotencyKey: input.idempotencyKey ?? null,
+      callbackUrl: input.callbackUrl ?? null,
+      request: input,
     });
     if (!created) return { id: record.id, status: (await this.get(user, record.id)).status, created: false };
     try {
@@ -58,10 +67,19 @@ export class BackupService {
       const running = await this.deps.temporal.workflow.count(
         `${searchAttributes.kind.name} = '${BACKUP_KIND}' AND ${searchAttributes.source.name} = '${source}' AND ExecutionStatus = 'Running'`,
       );
-      if (running.count > 0) throw new WorkflowExecutionAlreadyStartedError('a backup of this source is running', workflowId, 'backupDatabase');
+      if (running.count > 0)
+        throw new WorkflowExecutionAlreadyStartedError('a backup of this source is running', workflowId, 'backupDatabase');
       const workflowInput: BackupWorkflowInput = {
-        backupId: record.id, source: input.source, target: input.target, format: input.format, compression: input.compression,
-        threads: input.threads, requestedBy: user.name, callbackUrl: input.callbackUrl ?? null, scheduleId: null, retention: null,
+        backupId: record.id,
+        source: input.source,
+        target: input.target,
+        format: input.format,
+        compression: input.compression,
+        threads: input.threads,
+        requestedBy: user.name,
+        callbackUrl: input.callbackUrl ?? null,
+        scheduleId: null,
+        retention: null,
       };
       const handle = await this.deps.temporal.workflow.start<BackupDatabaseWorkflow>('backupDatabase', {
         taskQueue: this.deps.config.taskQueue,
@@ -69,14 +87,21 @@ export class BackupService {
         args: [workflowInput],
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        memo: { state: queuedState(record.id, input.target), request: { format: input.format, compression: input.compression } satisfies BackupRequestMemo },
+        memo: {
+          state: queuedState(record.id, input.target),
+          request: { format: input.format, compression: input.compression } satisfies BackupRequestMemo,
+        },
         typedSearchAttributes: runSearchAttributes({ kind: BACKUP_KIND, source, destination: input.target, requestedBy: user.name }),
       });
       await this.deps.runs.attachRunId(record.id, handle.firstExecutionRunId);
     } catch (error) {
       await this.deps.runs.remove(record.id);
       if (error instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new ApiError('CONFLICT', `a backup of ${input.source.connection}/${input.source.database} is already running; wait for it to finish`, 'source');
+        throw new ApiError(
+          'CONFLICT',
+          `a backup of ${input.source.connection}/${input.source.database} is already running; wait for it to finish`,
+          'source',
+        );
       }
       throw error;
     }
@@ -113,21 +138,29 @@ export class BackupService {
     const view = await this.downloadable(user, id);
     const url = await this.deps.stores.get(view.target).presign(view.key, PRESIGN_SECONDS);
     return {
-      id, kind: url ? 'presigned' : 'api', url: url ?? `/api/v1/backups/${encodeURIComponent(id)}/download`,
+      id,
+      kind: url ? 'presigned' : 'api',
+      url: url ?? `/api/v1/backups/${encodeURIComponent(id)}/download`,
       expiresAt: url ? new Date(Date.now() + PRESIGN_SECONDS * 1000).toISOString() : null,
-      filename: view.key.split('/').at(-1)!, size: view.size ?? 0, sha256: view.sha256 ?? '',
+      filename: view.key.split('/').at(-1)!,
+      size: view.size ?? 0,
+      sha256: view.sha256 ?? '',
     };
   }
 
   /** The backup's bytes for the REST route (file targets), or where to redirect (S3). */
-  async open(user: AuthenticatedUser, id: string): Promise<{ view: BackupView & { key: string }; redirect: string | null; body: Readable | null }> {
+  async open(
+    user: AuthenticatedUser,
+    id: string,
+  ): Promise<{ view: BackupView & { key: string }; redirect: string | null; body: Readable | null }> {
     const view = await this.downloadable(user, id);
     const store = this.deps.stores.get(view.target);
     const redirect = await store.presign(view.key, PRESIGN_SECONDS);
     try {
       return { view, redirect, body: redirect ? null : await store.download(view.key) };
     } catch (error) {
-      if (error instanceof PermanentStorageError && error.code === 'NoSuchKey') throw new ApiError('NOT_FOUND', `backup ${id} is no longer in target "${view.target}"`, 'id');
+      if (error instanceof PermanentStorageError && error.code === 'NoSuchKey')
+        throw new ApiError('NOT_FOUND', `backup ${id} is no longer in target "${view.target}"`, 'id');
       throw error;
     }
   }
@@ -148,8 +181,10 @@ export class BackupService {
 
   private async downloadable(user: AuthenticatedUser, id: string): Promise<BackupView & { key: string }> {
     const view = await this.get(user, id);
-    if (view.status !== 'succeeded') throw new ApiError('CONFLICT', `backup ${id} is ${view.status}; only a succeeded backup can be downloaded`, 'id');
-    if (!view.available || !view.key || !Object.hasOwn(this.deps.config.targets, view.target)) throw new ApiError('NOT_FOUND', `backup ${id} is no longer in target "${view.target}" (deleted by retention or by hand)`, 'id');
+    if (view.status !== 'succeeded')
+      throw new ApiError('CONFLICT', `backup ${id} is ${view.status}; only a succeeded backup can be downloaded`, 'id');
+    if (!view.available || !view.key || !Object.hasOwn(this.deps.config.targets, view.target))
+      throw new ApiError('NOT_FOUND', `backup ${id} is no longer in target "${view.target}" (deleted by retention or by hand)`, 'id');
     return view as BackupView & { key: string };
   }
 
@@ -166,7 +201,18 @@ export class BackupService {
 
 function queuedState(id: string, target: string): BackupState {
   return {
-    id, status: 'queued', phase: 'queued', progress: 0, startedAt: null, finishedAt: null, lastError: null, updatedAt: null,
-    target, key: null, size: null, sha256: null, retention: null,
+    id,
+    status: 'queued',
+    phase: 'queued',
+    progress: 0,
+    startedAt: null,
+    finishedAt: null,
+    lastError: null,
+    updatedAt: null,
+    target,
+    key: null,
+    size: null,
+    sha256: null,
+    retention: null,
   };
 }

@@ -3,7 +3,14 @@
 // running, failed or was cancelled).
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { WorkflowExecutionInfo } from '@temporalio/client';
-import type { BackupCompression, BackupFormat, BackupManifest, BackupPhase, BackupState, BackupStatus } from '../../workflows/backup/contracts.ts';
+import type {
+  BackupCompression,
+  BackupFormat,
+  BackupManifest,
+  BackupPhase,
+  BackupState,
+  BackupStatus,
+} from '../../workflows/backup/contracts.ts';
 import type { DatabaseRef } from '../../workflows/copy/contracts.ts';
 import { searchAttributes } from '../../shared/temporal.ts';
 import { parseScheduleId } from './schedule-service.ts';
@@ -48,15 +55,32 @@ const scheduledById = defineSearchAttributeKey('TemporalScheduledById', SearchAt
 export function viewFromManifest(m: BackupManifest, targetName: string): BackupView {
   const schedule = m.scheduleId ? parseScheduleId(m.scheduleId) : null;
   return {
-    id: m.id, status: 'succeeded', phase: 'done', progress: 100, source: m.source, target: targetName,
-    format: m.format, compression: m.compression, key: m.key, size: m.size, sha256: m.sha256,
-    startedAt: m.startedAt, finishedAt: m.finishedAt, durationMs: m.durationMs, error: null,
-    trigger: m.scheduleId ? 'schedule' : 'manual', schedule: schedule?.name ?? m.scheduleId, available: true,
+    id: m.id,
+    status: 'succeeded',
+    phase: 'done',
+    progress: 100,
+    source: m.source,
+    target: targetName,
+    format: m.format,
+    compression: m.compression,
+    key: m.key,
+    size: m.size,
+    sha256: m.sha256,
+    startedAt: m.startedAt,
+    finishedAt: m.finishedAt,
+    durationMs: m.durationMs,
+    error: null,
+    trigger: m.scheduleId ? 'schedule' : 'manual',
+    schedule: schedule?.name ?? m.scheduleId,
+    available: true,
   };
 }
 
 /** The facts of one Temporal execution a view needs, from a list entry or a describe. */
-export type BackupExecution = Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 'status' | 'startTime' | 'closeTime' | 'memo' | 'typedSearchAttributes'>;
+export type BackupExecution = Pick<
+  WorkflowExecutionInfo,
+  'workflowId' | 'runId' | 'status' | 'startTime' | 'closeTime' | 'memo' | 'typedSearchAttributes'
+>;
 
 /** The schedule id that started this execution, or null for an on-demand backup. */
 export function scheduleIdOf(execution: BackupExecution): string | null {
@@ -87,12 +111,23 @@ export function viewFromExecution(e: BackupExecution): BackupView {
   }
   const startedAt = state.startedAt ?? e.startTime.toISOString();
   return {
-    id: backupIdOf(e), status, phase: state.phase ?? 'queued', progress: status === 'succeeded' ? 100 : (state.progress ?? 0),
-    source: { connection, database }, target: state.target ?? e.typedSearchAttributes.get(searchAttributes.destination) ?? '',
-    format: request.format ?? null, compression: request.compression ?? null,
-    key: state.key ?? null, size: state.size ?? null, sha256: state.sha256 ?? null, startedAt, finishedAt,
-    durationMs: finishedAt ? Math.max(0, Date.parse(finishedAt) - Date.parse(startedAt)) : null, error,
-    trigger: scheduleId ? 'schedule' : 'manual', schedule: scheduleId ? (parseScheduleId(scheduleId)?.name ?? scheduleId) : null,
+    id: backupIdOf(e),
+    status,
+    phase: state.phase ?? 'queued',
+    progress: status === 'succeeded' ? 100 : (state.progress ?? 0),
+    source: { connection, database },
+    target: state.target ?? e.typedSearchAttributes.get(searchAttributes.destination) ?? '',
+    format: request.format ?? null,
+    compression: request.compression ?? null,
+    key: state.key ?? null,
+    size: state.size ?? null,
+    sha256: state.sha256 ?? null,
+    startedAt,
+    finishedAt,
+    durationMs: finishedAt ? Math.max(0, Date.parse(finishedAt) - Date.parse(startedAt)) : null,
+    error,
+    trigger: scheduleId ? 'schedule' : 'manual',
+    schedule: scheduleId ? (parseScheduleId(scheduleId)?.name ?? scheduleId) : null,
     available: false,
     ...(state.retention !== undefined ? { retention: state.retention } : {}),
   };

@@ -17,5 +17,7 @@ export const copiesRouter = router({
   cancel: protectedProcedure.input(copyId).mutation(({ ctx, input }) => ctx.copies.cancel(ctx.user, input.id)),
 
   /** Streams the copy's state whenever it changes, ending after its final status. */
-  progress: protectedProcedure.input(copyId).subscription(({ ctx, input, signal }) => streamChanges(() => ctx.copies.get(ctx.user, input.id), signal)),
+  progress: protectedProcedure
+    .input(copyId)
+    .subscription(({ ctx, input, signal }) => streamChanges(() => ctx.copies.get(ctx.user, input.id), signal)),
 });

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { AuthenticatedUser } from '../../control/tokens.ts';
 import type { RunRecord } from '../../control/runs.ts';
-import { copyWorkflowId, isFinalStatus, type CopyState, type CopyStatus, type CopyWorkflowInput, type TableCount } from '../../workflows/copy/contracts.ts';
+import {
+  copyWorkflowId,
+  isFinalStatus,
+  type CopyState,
+  type CopyStatus,
+  type CopyWorkflowInput,
+  type TableCount,
+} from '../../workflows/copy/contracts.ts';
 import type { StartCopyInput } from './schemas.ts';
 import { findCopyRequestProblem } from '../../shared/copy-rules.ts';
 import { runSearchAttributes } from '../../shared/temporal.ts';
@@ -45,14 +52,24 @@ export class CopyService {
 
     const workflowId = copyWorkflowId(input.destination);
     const { record, created } = await this.deps.runs.claim({
-      id: randomUUID(), kind: KIND, workflowId, createdByUserId: user.id,
-      idempotencyKey: input.idempotencyKey ?? null, callbackUrl: input.callbackUrl ?? null, request: input,
+      id: randomUUID(),
+      kind: KIND,
+      workflowId,
+      createdByUserId: user.id,
+      idempotencyKey: input.idempotencyKey ?? null,
+      callbackUrl: input.callbackUrl ?? null,
+      request: input,
     });
     if (!created) return { id: record.id, status: (await this.view(record)).status, created: false };
 
     const workflowInput: CopyWorkflowInput = {
-      copyId: record.id, source: input.source, destination: input.destination, threads: input.threads,
-      recreateDestination: input.recreateDestination, callbackUrl: input.callbackUrl ?? null, requestedBy: user.name,
+      copyId: record.id,
+      source: input.source,
+      destination: input.destination,
+      threads: input.threads,
+      recreateDestination: input.recreateDestination,
+      callbackUrl: input.callbackUrl ?? null,
+      requestedBy: user.name,
     };
     try {
       const handle = await this.deps.temporal.workflow.start<typeof copyDatabase>('copyDatabase', {
@@ -63,13 +80,22 @@ export class CopyService {
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         memo: { state: queuedState(record.id) },
-        typedSearchAttributes: runSearchAttributes({ kind: KIND, source: `${input.source.connection}/${input.source.database}`, destination: `${input.destination.connection}/${input.destination.database}`, requestedBy: user.name }),
+        typedSearchAttributes: runSearchAttributes({
+          kind: KIND,
+          source: `${input.source.connection}/${input.source.database}`,
+          destination: `${input.destination.connection}/${input.destination.database}`,
+          requestedBy: user.name,
+        }),
       });
       await this.deps.runs.attachRunId(record.id, handle.firstExecutionRunId);
     } catch (error) {
       await this.deps.runs.remove(record.id);
       if (error instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new ApiError('CONFLICT', `a copy into ${input.destination.connection}/${input.destination.database} is already running; wait for it or cancel it`, 'destination');
+        throw new ApiError(
+          'CONFLICT',
+          `a copy into ${input.destination.connection}/${input.destination.database} is already running; wait for it or cancel it`,
+          'destination',
+        );
       }
       throw error;
     }
@@ -116,16 +142,36 @@ export class CopyService {
       }
     }
     return {
-      id: record.id, status: state.status, phase: state.phase, progress: state.progress,
-      sourceConnection: request.source.connection, sourceDb: request.source.database,
-      destConnection: request.destination.connection, destDb: request.destination.database,
-      callbackUrl: record.callbackUrl, startedAt: state.startedAt, finishedAt: state.finishedAt,
-      lastError: state.lastError, createdByUserId: record.createdByUserId, createdAt: record.createdAt,
-      updatedAt: state.updatedAt ?? record.createdAt, tables: state.tables,
+      id: record.id,
+      status: state.status,
+      phase: state.phase,
+      progress: state.progress,
+      sourceConnection: request.source.connection,
+      sourceDb: request.source.database,
+      destConnection: request.destination.connection,
+      destDb: request.destination.database,
+      callbackUrl: record.callbackUrl,
+      startedAt: state.startedAt,
+      finishedAt: state.finishedAt,
+      lastError: state.lastError,
+      createdByUserId: record.createdByUserId,
+      createdAt: record.createdAt,
+      updatedAt: state.updatedAt ?? record.createdAt,
+      tables: state.tables,
     };
   }
 }
 
 function queuedState(id: string): CopyState {
-  return { id, status: 'queued', phase: 'queued', progress: 0, startedAt: null, finishedAt: null, lastError: null, updatedAt: null, tables: [] };
+  return {
+    id,
+    status: 'queued',
+    phase: 'queued',
+    progress: 0,
+    startedAt: null,
+    finishedAt: null,
+    lastError: null,
+    updatedAt: null,
+    tables: [],
+  };
 }

@@ -1,10 +1,20 @@
 // Physical backup plans: a full on one cron and incrementals on another, as two Temporal Schedules
 // that share one plan id (the manifests' scheduleId), so retention sees the plan's whole chain.
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type ScheduleOptionsStartWorkflowAction,
+} from '@temporalio/client';
 import { parseCronExpression } from '../backup/cron.ts';
 import type { AuthenticatedUser } from '../../control/tokens.ts';
 import type { CreatePhysicalPlanInput } from './schemas.ts';
-import { physicalBackupWorkflowId, type PhysicalBackupState, type PhysicalBackupWorkflowInput, type PhysicalKind } from '../../workflows/physical/contracts.ts';
+import {
+  physicalBackupWorkflowId,
+  type PhysicalBackupState,
+  type PhysicalBackupWorkflowInput,
+  type PhysicalKind,
+} from '../../workflows/physical/contracts.ts';
 import { runSearchAttributes } from '../../shared/temporal.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
@@ -29,29 +39,43 @@ export class PhysicalPlanService {
   constructor(private readonly deps: ApiDeps) {}
 
   async create(user: AuthenticatedUser, input: CreatePhysicalPlanInput): Promise<PhysicalPlanView> {
-    if (!Object.hasOwn(this.deps.config.connections, input.connection)) throw new ApiError('BAD_REQUEST', `no connection named "${input.connection}"`, 'connection');
-    if (!Object.hasOwn(this.deps.config.targets, input.target)) throw new ApiError('BAD_REQUEST', `no target named "${input.target}"`, 'target');
+    if (!Object.hasOwn(this.deps.config.connections, input.connection))
+      throw new ApiError('BAD_REQUEST', `no connection named "${input.connection}"`, 'connection');
+    if (!Object.hasOwn(this.deps.config.targets, input.target))
+      throw new ApiError('BAD_REQUEST', `no target named "${input.target}"`, 'target');
     const planId = physicalPlanIdFor(user.id, input.name);
     const created: string[] = [];
     try {
-      for (const [kind, cron] of [['physical-full', input.fullCron], ['physical-incremental', input.incrementalCron]] as const) {
+      for (const [kind, cron] of [
+        ['physical-full', input.fullCron],
+        ['physical-incremental', input.incrementalCron],
+      ] as const) {
         const timing = parseCronExpression(cron);
         const scheduleId = scheduleIdOf(planId, kind);
         await this.deps.temporal.schedule.create({
           scheduleId,
-          spec: timing.kind === 'cron' ? { cronExpressions: [timing.expression], timezone: input.timezone } : { intervals: [{ every: timing.everyMs }], timezone: input.timezone },
+          spec:
+            timing.kind === 'cron'
+              ? { cronExpressions: [timing.expression], timezone: input.timezone }
+              : { intervals: [{ every: timing.everyMs }], timezone: input.timezone },
           action: this.action(user.name, planId, kind, input),
           // A run that would overlap the plan's previous one is skipped: one physical backup of a server at a time.
           policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
           memo: { dbferryPlan: { ownerId: user.id, name: input.name, connection: input.connection, target: input.target } },
-          typedSearchAttributes: runSearchAttributes({ kind: PLAN_KIND, source: input.connection, destination: input.target, requestedBy: user.name }),
+          typedSearchAttributes: runSearchAttributes({
+            kind: PLAN_KIND,
+            source: input.connection,
+            destination: input.target,
+            requestedBy: user.name,
+          }),
           state: { paused: input.paused },
         });
         created.push(scheduleId);
       }
     } catch (error) {
       await Promise.allSettled(created.map((id) => this.deps.temporal.schedule.getHandle(id).delete()));
-      if (error instanceof ScheduleAlreadyRunning) throw new ApiError('CONFLICT', `you already have a physical plan named "${input.name}"`, 'name');
+      if (error instanceof ScheduleAlreadyRunning)
+        throw new ApiError('CONFLICT', `you already have a physical plan named "${input.name}"`, 'name');
       if (error instanceof TypeError) throw new ApiError('BAD_REQUEST', `refused by Temporal: ${error.message}`, 'cron');
       throw error;
     }
@@ -69,7 +93,9 @@ export class PhysicalPlanService {
         if (owner?.ownerId !== user.id) continue;
         memo = owner;
         schedules.push({
-          kind, scheduleId: description.scheduleId, paused: description.state.paused,
+          kind,
+          scheduleId: description.scheduleId,
+          paused: description.state.paused,
           nextRuns: description.info.nextActionTimes.slice(0, 3).map((d) => d.toISOString()),
           recentRuns: description.info.recentActions.map((a) => a.action.workflow.workflowId),
         });
@@ -95,10 +121,24 @@ export class PhysicalPlanService {
     await Promise.all(plan.schedules.map((s) => this.deps.temporal.schedule.getHandle(s.scheduleId).delete()));
   }
 
-  private action(ownerName: string, planId: string, kind: PhysicalKind, input: CreatePhysicalPlanInput): ScheduleOptionsStartWorkflowAction<PhysicalBackupWorkflow> {
+  private action(
+    ownerName: string,
+    planId: string,
+    kind: PhysicalKind,
+    input: CreatePhysicalPlanInput,
+  ): ScheduleOptionsStartWorkflowAction<PhysicalBackupWorkflow> {
     const args: PhysicalBackupWorkflowInput = {
-      backupId: '', connection: input.connection, target: input.target, kind, compression: input.compression, threads: input.threads,
-      parentId: null, requestedBy: ownerName, callbackUrl: null, scheduleId: planId, retention: input.retention,
+      backupId: '',
+      connection: input.connection,
+      target: input.target,
+      kind,
+      compression: input.compression,
+      threads: input.threads,
+      parentId: null,
+      requestedBy: ownerName,
+      callbackUrl: null,
+      scheduleId: planId,
+      retention: input.retention,
     };
     return {
       type: 'startWorkflow',
@@ -106,7 +146,12 @@ export class PhysicalPlanService {
       taskQueue: this.deps.config.taskQueue,
       workflowId: physicalBackupWorkflowId(input.connection),
       args: [args],
-      typedSearchAttributes: runSearchAttributes({ kind: 'physical-backup', source: input.connection, destination: input.target, requestedBy: ownerName }),
+      typedSearchAttributes: runSearchAttributes({
+        kind: 'physical-backup',
+        source: input.connection,
+        destination: input.target,
+        requestedBy: ownerName,
+      }),
     };
   }
 }

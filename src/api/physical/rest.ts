@@ -11,7 +11,11 @@ import { readJsonBody, sendJson } from '../http-io.ts';
 import type { PhysicalService } from './service.ts';
 import { describeIssues } from '../trpc.ts';
 
-const idempotencyKeySchema = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+const idempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 const uuid = z.string().uuid('must be a run id (a UUID)');
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -24,23 +28,39 @@ function idempotencyKey(req: IncomingMessage): string | undefined {
   const header = req.headers['idempotency-key'];
   if (header === undefined) return undefined;
   const parsed = idempotencyKeySchema.safeParse(header);
-  if (!parsed.success) throw new ApiError('BAD_REQUEST', describeIssues(parsed.error.issues.map((i) => ({ ...i, path: ['Idempotency-Key', ...i.path] }))));
+  if (!parsed.success)
+    throw new ApiError('BAD_REQUEST', describeIssues(parsed.error.issues.map((i) => ({ ...i, path: ['Idempotency-Key', ...i.path] }))));
   return parsed.data;
 }
 
 const accepted = (res: ServerResponse, started: { id: string; status: string; created: boolean }, location: string) =>
-  sendJson(res, started.created ? 202 : 200, { code: started.created ? 202 : 200, status: 'Accepted', id: started.id, state: started.status }, { location, ...(started.created ? {} : { 'idempotent-replayed': 'true' }) });
+  sendJson(
+    res,
+    started.created ? 202 : 200,
+    { code: started.created ? 202 : 200, status: 'Accepted', id: started.id, state: started.status },
+    { location, ...(started.created ? {} : { 'idempotent-replayed': 'true' }) },
+  );
 
 /** Handles the physical routes; returns false when the path is not one of them. */
-export async function handlePhysicalRest(req: IncomingMessage, res: ServerResponse, url: URL, user: AuthenticatedUser, physical: PhysicalService): Promise<boolean> {
+export async function handlePhysicalRest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  user: AuthenticatedUser,
+  physical: PhysicalService,
+): Promise<boolean> {
   const path = url.pathname;
   const backup = /^\/api\/v1\/backups\/physical\/([^/]+)$/.exec(path);
   if (backup && req.method === 'POST') {
     const body = (await readJsonBody(req)) as Record<string, unknown>;
     const { parent_id: parentId, callback_url: callbackUrl, ...rest } = body;
     const input = parse(triggerPhysicalBackupInputSchema, {
-      kind: 'physical-full', ...rest, connection: decodeURIComponent(backup[1]!),
-      ...(parentId === undefined ? {} : { parentId }), ...(callbackUrl === undefined ? {} : { callbackUrl }), idempotencyKey: idempotencyKey(req),
+      kind: 'physical-full',
+      ...rest,
+      connection: decodeURIComponent(backup[1]!),
+      ...(parentId === undefined ? {} : { parentId }),
+      ...(callbackUrl === undefined ? {} : { callbackUrl }),
+      idempotencyKey: idempotencyKey(req),
     });
     const started = await physical.trigger(user, input);
     accepted(res, started, `/api/v1/backups/physical/${started.id}`);
@@ -53,7 +73,11 @@ export async function handlePhysicalRest(req: IncomingMessage, res: ServerRespon
   }
   if (path === '/api/v1/backups/chain-restores' && req.method === 'POST') {
     const { callback_url: callbackUrl, ...rest } = (await readJsonBody(req)) as Record<string, unknown>;
-    const input = parse(startChainRestoreInputSchema, { ...rest, ...(callbackUrl === undefined ? {} : { callbackUrl }), idempotencyKey: idempotencyKey(req) });
+    const input = parse(startChainRestoreInputSchema, {
+      ...rest,
+      ...(callbackUrl === undefined ? {} : { callbackUrl }),
+      idempotencyKey: idempotencyKey(req),
+    });
     const started = await physical.startChain(user, input);
     accepted(res, started, `/api/v1/backups/chain-restores/${started.id}`);
     return true;

@@ -2,12 +2,24 @@
 // that name the field. The workflows never import this file (zod stays out of the bundle).
 import { z } from 'zod';
 import { targetName } from '../../config/targets.ts';
-import { backupCompressionSchema, backupIdSchema, cronSchema, retentionPolicySchema, scheduleNameSchema, timezoneSchema } from '../backup/schemas.ts';
+import {
+  backupCompressionSchema,
+  backupIdSchema,
+  cronSchema,
+  retentionPolicySchema,
+  scheduleNameSchema,
+  timezoneSchema,
+} from '../backup/schemas.ts';
 import { databaseRefSchema } from '../copy/schemas.ts';
 import { connectionName, databaseName } from '../../shared/names.ts';
 
 const callbackUrl = z.string().max(2048, 'must be at most 2048 characters').url('must be an absolute http(s) URL').nullish();
-const idempotencyKey = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional();
+const idempotencyKey = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+  .optional();
 
 export const physicalKindSchema = z.enum(['physical-full', 'physical-incremental']);
 
@@ -26,10 +38,17 @@ export const triggerPhysicalBackupInputSchema = z
     idempotencyKey,
   })
   .strict()
-  .refine((i) => i.kind === 'physical-incremental' || i.parentId === undefined, { message: 'only an incremental has a parent', path: ['parentId'] });
+  .refine((i) => i.kind === 'physical-incremental' || i.parentId === undefined, {
+    message: 'only an incremental has a parent',
+    path: ['parentId'],
+  });
 export type TriggerPhysicalBackupInput = z.infer<typeof triggerPhysicalBackupInputSchema>;
 
-const folderPath = z.string().min(2).max(4096).refine((p) => p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\0'), 'must be an absolute path without ..');
+const folderPath = z
+  .string()
+  .min(2)
+  .max(4096)
+  .refine((p) => p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\0'), 'must be an absolute path without ..');
 
 /**
  * `restores.start({ chain: ID | { connection, before }, target, to })`: restore a chain of physical
@@ -45,8 +64,14 @@ export const startChainRestoreInputSchema = z
         before: z.string().datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional(),
       })
       .strict()
-      .refine((c) => (c.backupId !== undefined) !== (c.connection !== undefined && c.before !== undefined), 'give backupId, or connection and before')
-      .refine((c) => c.backupId === undefined || (c.connection === undefined && c.before === undefined), 'give backupId alone, or connection and before'),
+      .refine(
+        (c) => (c.backupId !== undefined) !== (c.connection !== undefined && c.before !== undefined),
+        'give backupId, or connection and before',
+      )
+      .refine(
+        (c) => c.backupId === undefined || (c.connection === undefined && c.before === undefined),
+        'give backupId alone, or connection and before',
+      ),
     target: targetName,
     /** `{ folder }` (a prepared datadir at an absolute path), or `{ database, destination }` (one database copied into a connection). */
     to: z
@@ -57,8 +82,14 @@ export const startChainRestoreInputSchema = z
         recreateDestination: z.boolean().optional(),
       })
       .strict()
-      .refine((t) => (t.folder !== undefined) !== (t.database !== undefined && t.destination !== undefined), 'give folder, or database and destination')
-      .refine((t) => t.folder === undefined || (t.database === undefined && t.destination === undefined && t.recreateDestination === undefined), 'a folder delivery takes no database, destination or recreateDestination'),
+      .refine(
+        (t) => (t.folder !== undefined) !== (t.database !== undefined && t.destination !== undefined),
+        'give folder, or database and destination',
+      )
+      .refine(
+        (t) => t.folder === undefined || (t.database === undefined && t.destination === undefined && t.recreateDestination === undefined),
+        'a folder delivery takes no database, destination or recreateDestination',
+      ),
     threads: z.number().int().min(1).max(64).default(4),
     callbackUrl,
     idempotencyKey,
@@ -85,7 +116,9 @@ export function eitherInput<P extends z.ZodType, L extends z.ZodType>(physical: 
       vendor: 'dbferry',
       validate(raw: unknown): { value: Output; issues?: undefined } | { issues: Array<{ message: string; path: PropertyKey[] }> } {
         const parsed = (isPhysical(raw) ? physical : logical).safeParse(raw);
-        return parsed.success ? { value: parsed.data as Output } : { issues: parsed.error.issues.map((i) => ({ message: i.message, path: i.path })) };
+        return parsed.success
+          ? { value: parsed.data as Output }
+          : { issues: parsed.error.issues.map((i) => ({ message: i.message, path: i.path })) };
       },
       types: undefined as unknown as { input: Input; output: Output },
     },

@@ -7,8 +7,13 @@ import type { RunRecord } from '../../control/runs.ts';
 import { findDestinationProblem } from '../../shared/copy-rules.ts';
 import type { TriggerPhysicalBackupInput, StartChainRestoreInput } from './schemas.ts';
 import {
-  physicalBackupWorkflowId, restoreChainWorkflowId, type ChainDelivery, type PhysicalBackupState, type PhysicalBackupWorkflowInput,
-  type RestoreChainState, type RestoreChainWorkflowInput,
+  physicalBackupWorkflowId,
+  restoreChainWorkflowId,
+  type ChainDelivery,
+  type PhysicalBackupState,
+  type PhysicalBackupWorkflowInput,
+  type RestoreChainState,
+  type RestoreChainWorkflowInput,
 } from '../../workflows/physical/contracts.ts';
 import { runSearchAttributes } from '../../shared/temporal.ts';
 import { checkCallbackUrl } from '../callback-url.ts';
@@ -50,23 +55,48 @@ export class PhysicalService {
   }
 
   /** Starts a physical backup of a server; one per server at a time (409 while one runs). */
-  async trigger(user: AuthenticatedUser, input: TriggerPhysicalBackupInput): Promise<{ id: string; status: PhysicalBackupState['status']; created: boolean }> {
-    if (!Object.hasOwn(this.deps.config.connections, input.connection)) throw new ApiError('BAD_REQUEST', `no connection named "${input.connection}"`, 'connection');
-    if (!Object.hasOwn(this.deps.config.targets, input.target)) throw new ApiError('BAD_REQUEST', `no target named "${input.target}"`, 'target');
+  async trigger(
+    user: AuthenticatedUser,
+    input: TriggerPhysicalBackupInput,
+  ): Promise<{ id: string; status: PhysicalBackupState['status']; created: boolean }> {
+    if (!Object.hasOwn(this.deps.config.connections, input.connection))
+      throw new ApiError('BAD_REQUEST', `no connection named "${input.connection}"`, 'connection');
+    if (!Object.hasOwn(this.deps.config.targets, input.target))
+      throw new ApiError('BAD_REQUEST', `no target named "${input.target}"`, 'target');
     if (input.callbackUrl) await checkCallbackUrl(input.callbackUrl, this.deps.config.webhooks.allowPrivateNetworks, 'callbackUrl');
     const workflowId = physicalBackupWorkflowId(input.connection);
     const { record, created } = await this.deps.runs.claim({
-      id: randomUUID(), kind: PHYSICAL_BACKUP_KIND, workflowId, createdByUserId: user.id,
-      idempotencyKey: input.idempotencyKey ?? null, callbackUrl: input.callbackUrl ?? null, request: input,
+      id: randomUUID(),
+      kind: PHYSICAL_BACKUP_KIND,
+      workflowId,
+      createdByUserId: user.id,
+      idempotencyKey: input.idempotencyKey ?? null,
+      callbackUrl: input.callbackUrl ?? null,
+      request: input,
     });
     if (!created) return { id: record.id, status: (await this.backupView(record)).status, created: false };
     const workflowInput: PhysicalBackupWorkflowInput = {
-      backupId: record.id, connection: input.connection, target: input.target, kind: input.kind, compression: input.compression,
-      threads: input.threads, parentId: input.parentId ?? null, requestedBy: user.name, callbackUrl: input.callbackUrl ?? null,
-      scheduleId: null, retention: null,
+      backupId: record.id,
+      connection: input.connection,
+      target: input.target,
+      kind: input.kind,
+      compression: input.compression,
+      threads: input.threads,
+      parentId: input.parentId ?? null,
+      requestedBy: user.name,
+      callbackUrl: input.callbackUrl ?? null,
+      scheduleId: null,
+      retention: null,
     };
-    await this.start(record, 'physicalBackup', workflowId, [workflowInput], { kind: PHYSICAL_BACKUP_KIND, source: input.connection, destination: input.target, requestedBy: user.name },
-      `a physical backup of ${input.connection} is already running; wait for it to finish`, 'connection');
+    await this.start(
+      record,
+      'physicalBackup',
+      workflowId,
+      [workflowInput],
+      { kind: PHYSICAL_BACKUP_KIND, source: input.connection, destination: input.target, requestedBy: user.name },
+      `a physical backup of ${input.connection} is already running; wait for it to finish`,
+      'connection',
+    );
     return { id: record.id, status: 'queued', created: true };
   }
 
@@ -83,8 +113,12 @@ export class PhysicalService {
   }
 
   /** Checks the destination, then starts restoreChain (a database delivery takes the destination's copy lock). */
-  async startChain(user: AuthenticatedUser, input: StartChainRestoreInput): Promise<{ id: string; status: RestoreChainState['status']; created: boolean }> {
-    if (!Object.hasOwn(this.deps.config.targets, input.target)) throw new ApiError('BAD_REQUEST', `no target named "${input.target}"`, 'target');
+  async startChain(
+    user: AuthenticatedUser,
+    input: StartChainRestoreInput,
+  ): Promise<{ id: string; status: RestoreChainState['status']; created: boolean }> {
+    if (!Object.hasOwn(this.deps.config.targets, input.target))
+      throw new ApiError('BAD_REQUEST', `no target named "${input.target}"`, 'target');
     const deliver = deliveryOf(input);
     if (deliver.kind === 'database') {
       const problem = findDestinationProblem(this.deps.config, deliver.destination);
@@ -93,20 +127,37 @@ export class PhysicalService {
     if (input.callbackUrl) await checkCallbackUrl(input.callbackUrl, this.deps.config.webhooks.allowPrivateNetworks, 'callbackUrl');
     const workflowId = restoreChainWorkflowId(deliver);
     const { record, created } = await this.deps.runs.claim({
-      id: randomUUID(), kind: CHAIN_RESTORE_KIND, workflowId, createdByUserId: user.id,
-      idempotencyKey: input.idempotencyKey ?? null, callbackUrl: input.callbackUrl ?? null, request: input,
+      id: randomUUID(),
+      kind: CHAIN_RESTORE_KIND,
+      workflowId,
+      createdByUserId: user.id,
+      idempotencyKey: input.idempotencyKey ?? null,
+      callbackUrl: input.callbackUrl ?? null,
+      request: input,
     });
     if (!created) return { id: record.id, status: (await this.chainView(record)).status, created: false };
     const workflowInput: RestoreChainWorkflowInput = {
-      restoreId: record.id, target: input.target,
+      restoreId: record.id,
+      target: input.target,
       backupId: input.chain.backupId ?? null,
       before: input.chain.before ?? null,
       connection: input.chain.connection ?? null,
-      deliver, threads: input.threads, requestedBy: user.name, callbackUrl: input.callbackUrl ?? null,
+      deliver,
+      threads: input.threads,
+      requestedBy: user.name,
+      callbackUrl: input.callbackUrl ?? null,
     };
-    const destination = deliver.kind === 'folder' ? `folder:${deliver.path}` : `${deliver.destination.connection}/${deliver.destination.database}`;
-    await this.start(record, 'restoreChain', workflowId, [workflowInput], { kind: CHAIN_RESTORE_KIND, source: input.target, destination, requestedBy: user.name },
-      `a copy or restore into ${destination} is already running; wait for it or cancel it`, 'to');
+    const destination =
+      deliver.kind === 'folder' ? `folder:${deliver.path}` : `${deliver.destination.connection}/${deliver.destination.database}`;
+    await this.start(
+      record,
+      'restoreChain',
+      workflowId,
+      [workflowInput],
+      { kind: CHAIN_RESTORE_KIND, source: input.target, destination, requestedBy: user.name },
+      `a copy or restore into ${destination} is already running; wait for it or cancel it`,
+      'to',
+    );
     return { id: record.id, status: 'queued', created: true };
   }
 
@@ -127,12 +178,26 @@ export class PhysicalService {
     return this.findChain(user, id);
   }
 
-  private async start(record: RunRecord, type: 'physicalBackup' | 'restoreChain', workflowId: string, args: [PhysicalBackupWorkflowInput] | [RestoreChainWorkflowInput],
-    attributes: { kind: string; source: string; destination: string; requestedBy: string }, conflict: string, field: string): Promise<void> {
+  private async start(
+    record: RunRecord,
+    type: 'physicalBackup' | 'restoreChain',
+    workflowId: string,
+    args: [PhysicalBackupWorkflowInput] | [RestoreChainWorkflowInput],
+    attributes: { kind: string; source: string; destination: string; requestedBy: string },
+    conflict: string,
+    field: string,
+  ): Promise<void> {
     try {
-      const handle = type === 'physicalBackup'
-        ? await this.deps.temporal.workflow.start<PhysicalBackupWorkflow>(type, { ...this.startOptions(workflowId, attributes), args: args as [PhysicalBackupWorkflowInput] })
-        : await this.deps.temporal.workflow.start<RestoreChainWorkflow>(type, { ...this.startOptions(workflowId, attributes), args: args as [RestoreChainWorkflowInput] });
+      const handle =
+        type === 'physicalBackup'
+          ? await this.deps.temporal.workflow.start<PhysicalBackupWorkflow>(type, {
+              ...this.startOptions(workflowId, attributes),
+              args: args as [PhysicalBackupWorkflowInput],
+            })
+          : await this.deps.temporal.workflow.start<RestoreChainWorkflow>(type, {
+              ...this.startOptions(workflowId, attributes),
+              args: args as [RestoreChainWorkflowInput],
+            });
       await this.deps.runs.attachRunId(record.id, handle.firstExecutionRunId);
     } catch (error) {
       await this.deps.runs.remove(record.id);
@@ -157,13 +222,21 @@ export class PhysicalService {
   }
 
   /** The memo's state, with a closed workflow that never published a final status shown as failed or cancelled. */
-  private async memoState<S extends { status: string; lastError: string | null; finishedAt: string | null }>(record: RunRecord, queued: S): Promise<S> {
+  private async memoState<S extends { status: string; lastError: string | null; finishedAt: string | null }>(
+    record: RunRecord,
+    queued: S,
+  ): Promise<S> {
     if (!record.runId) return queued;
     const description = await this.deps.temporal.workflow.getHandle(record.workflowId, record.runId).describe();
     let state = { ...queued, ...(description.memo?.state as Partial<S> | undefined) };
     const closed = description.status.name;
     if (!isFinal(state.status) && closed !== 'RUNNING') {
-      state = { ...state, status: closed === 'CANCELLED' ? 'cancelled' : 'failed', lastError: state.lastError ?? `workflow ${closed.toLowerCase()}`, finishedAt: state.finishedAt ?? description.closeTime?.toISOString() ?? null };
+      state = {
+        ...state,
+        status: closed === 'CANCELLED' ? 'cancelled' : 'failed',
+        lastError: state.lastError ?? `workflow ${closed.toLowerCase()}`,
+        finishedAt: state.finishedAt ?? description.closeTime?.toISOString() ?? null,
+      };
     }
     return state;
   }
@@ -171,17 +244,48 @@ export class PhysicalService {
   private async backupView(record: RunRecord): Promise<PhysicalBackupView> {
     const request = record.request as TriggerPhysicalBackupInput;
     const queued: PhysicalBackupState = {
-      id: record.id, kind: request.kind, status: 'queued', phase: 'queued', progress: 0, startedAt: null, finishedAt: null, lastError: null, updatedAt: null,
-      target: request.target, key: null, size: null, sha256: null, chainId: null, parentId: null, fromLsn: null, toLsn: null, retention: null,
+      id: record.id,
+      kind: request.kind,
+      status: 'queued',
+      phase: 'queued',
+      progress: 0,
+      startedAt: null,
+      finishedAt: null,
+      lastError: null,
+      updatedAt: null,
+      target: request.target,
+      key: null,
+      size: null,
+      sha256: null,
+      chainId: null,
+      parentId: null,
+      fromLsn: null,
+      toLsn: null,
+      retention: null,
     };
     return { ...(await this.memoState(record, queued)), connection: request.connection, createdAt: record.createdAt };
   }
 
   private async chainView(record: RunRecord): Promise<ChainRestoreView> {
     const queued: RestoreChainState = {
-      id: record.id, status: 'queued', phase: 'queued', progress: 0, startedAt: null, finishedAt: null, lastError: null, updatedAt: null,
-      chain: [], steps: [], deliveredTo: null, tables: [],
+      id: record.id,
+      status: 'queued',
+      phase: 'queued',
+      progress: 0,
+      startedAt: null,
+      finishedAt: null,
+      lastError: null,
+      updatedAt: null,
+      chain: [],
+      steps: [],
+      deliveredTo: null,
+      tables: [],
     };
-    return { ...(await this.memoState(record, queued)), kind: 'chain', request: record.request as StartChainRestoreInput, createdAt: record.createdAt };
+    return {
+      ...(await this.memoState(record, queued)),
+      kind: 'chain',
+      request: record.request as StartChainRestoreInput,
+      createdAt: record.createdAt,
+    };
   }
 }

@@ -19,10 +19,12 @@ const restStartPullSchema = startPullInputSchema
   })
   .strict();
 const idempotencyKeySchema = startPullInputSchema.shape.idempotencyKey.unwrap();
-const listQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(10),
-  before: z.string().uuid('must be a pull id (a UUID)').optional(),
-}).strict();
+const listQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(10),
+    before: z.string().uuid('must be a pull id (a UUID)').optional(),
+  })
+  .strict();
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A 400 naming the first field at fault (`field` in the body), every issue in the message. */
@@ -36,16 +38,35 @@ function invalid(issues: z.ZodIssue[], prefix: string[] = []): ApiError {
 /** A pull in the REST API's words: the seed's backfill:status columns plus the live state. */
 export function toRestPull(v: PullView) {
   return {
-    id: v.id, profile: v.profile, status: v.status, phase: v.phase, progress: v.progress, mode: v.mode, full: v.full,
-    requested_tables: v.requestedTables, source: v.source, destination: v.destination, rows: v.rows,
+    id: v.id,
+    profile: v.profile,
+    status: v.status,
+    phase: v.phase,
+    progress: v.progress,
+    mode: v.mode,
+    full: v.full,
+    requested_tables: v.requestedTables,
+    source: v.source,
+    destination: v.destination,
+    rows: v.rows,
     tables: v.tables.map((t) => ({ table: t.table, mode: t.mode, rows: t.rows, sanitized: t.sanitized, limited: t.limited })),
-    duration: v.durationSeconds, started_at: v.startedAt, finished_at: v.finishedAt, last_error: v.lastError,
-    created_at: v.createdAt, updated_at: v.updatedAt,
+    duration: v.durationSeconds,
+    started_at: v.startedAt,
+    finished_at: v.finishedAt,
+    last_error: v.lastError,
+    created_at: v.createdAt,
+    updated_at: v.updatedAt,
   };
 }
 
 /** Handles the pull routes; returns false when the path is not one of them. */
-export async function handlePullRest(req: IncomingMessage, res: ServerResponse, url: URL, user: AuthenticatedUser, deps: ApiDeps): Promise<boolean> {
+export async function handlePullRest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  user: AuthenticatedUser,
+  deps: ApiDeps,
+): Promise<boolean> {
   const pulls = pullServiceFor(deps);
   const path = url.pathname;
   if (path === '/api/v1/pulls' && req.method === 'POST') {

@@ -22,5 +22,7 @@ export const pullsRouter = router({
   cleanup: protectedProcedure.input(cleanupInputSchema).mutation(({ ctx, input }) => pulls(ctx.deps).cleanup(ctx.user, input)),
 
   /** Streams the pull's state (SSE) whenever its status, phase or progress changes, ending after its final status. */
-  progress: protectedProcedure.input(pullId).subscription(({ ctx, input, signal }) => streamChanges(() => pulls(ctx.deps).get(ctx.user, input.id), signal)),
+  progress: protectedProcedure
+    .input(pullId)
+    .subscription(({ ctx, input, signal }) => streamChanges(() => pulls(ctx.deps).get(ctx.user, input.id), signal)),
 });

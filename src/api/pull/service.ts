@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import {
-  ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError, WorkflowFailedError,
-  WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
 } from '@temporalio/client';
 import type { AuthenticatedUser } from '../../control/tokens.ts';
 import type { RunRecord } from '../../control/runs.ts';
@@ -45,7 +49,8 @@ export class PullService {
   /** The checks any pull must pass before it starts: the destination may be written, and is not the source. */
   private checkDestination(name: string, profile: PullProfile): void {
     const problem = findDestinationProblem(this.deps.config, profile.destination);
-    if (problem) throw new ApiError(problem.kind === 'forbidden' ? 'FORBIDDEN' : 'BAD_REQUEST', `profile "${name}": ${problem.message}`, 'profile');
+    if (problem)
+      throw new ApiError(problem.kind === 'forbidden' ? 'FORBIDDEN' : 'BAD_REQUEST', `profile "${name}": ${problem.message}`, 'profile');
     if (sameDatabase(this.deps.config, profile.source, profile.destination)) {
       throw new ApiError('BAD_REQUEST', `profile "${name}": the destination is the source database itself`, 'profile');
     }
@@ -62,12 +67,22 @@ export class PullService {
     // A pull writes its destination like a copy: one run per destination, whichever kind.
     const workflowId = copyWorkflowId(profile.destination);
     const { record, created } = await this.deps.runs.claim({
-      id: randomUUID(), kind: KIND, workflowId, createdByUserId: user.id,
-      idempotencyKey: input.idempotencyKey ?? null, callbackUrl, request: input,
+      id: randomUUID(),
+      kind: KIND,
+      workflowId,
+      createdByUserId: user.id,
+      idempotencyKey: input.idempotencyKey ?? null,
+      callbackUrl,
+      request: input,
     });
     if (!created) return { id: record.id, status: (await this.view(record)).status, created: false };
     const workflowInput: PullWorkflowInput = {
-      pullId: record.id, profile: input.profile, full: input.full, tables: input.tables ?? null, callbackUrl, requestedBy: user.name,
+      pullId: record.id,
+      profile: input.profile,
+      full: input.full,
+      tables: input.tables ?? null,
+      callbackUrl,
+      requestedBy: user.name,
     };
     try {
       const handle = await this.deps.temporal.workflow.start<typeof sanitizedPull>('sanitizedPull', {
@@ -78,15 +93,21 @@ export class PullService {
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         memo: { state: queuedState(record.id, input.profile) },
         typedSearchAttributes: runSearchAttributes({
-          kind: KIND, source: `${profile.source.connection}/${profile.source.database}`,
-          destination: `${profile.destination.connection}/${profile.destination.database}`, requestedBy: user.name,
+          kind: KIND,
+          source: `${profile.source.connection}/${profile.source.database}`,
+          destination: `${profile.destination.connection}/${profile.destination.database}`,
+          requestedBy: user.name,
         }),
       });
       await this.deps.runs.attachRunId(record.id, handle.firstExecutionRunId);
     } catch (error) {
       await this.deps.runs.remove(record.id);
       if (error instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new ApiError('CONFLICT', `a copy, restore or pull into ${profile.destination.connection}/${profile.destination.database} is already running; wait for it or cancel it`, 'profile');
+        throw new ApiError(
+          'CONFLICT',
+          `a copy, restore or pull into ${profile.destination.connection}/${profile.destination.database} is already running; wait for it or cancel it`,
+          'profile',
+        );
       }
       throw error;
     }
@@ -104,8 +125,10 @@ export class PullService {
         args: [{ profile: input.profile, full: input.full, tables: input.tables ?? null }],
         workflowExecutionTimeout: '10 minutes',
         typedSearchAttributes: runSearchAttributes({
-          kind: 'pull-dry-run', source: `${profile.source.connection}/${profile.source.database}`,
-          destination: `${profile.destination.connection}/${profile.destination.database}`, requestedBy: user.name,
+          kind: 'pull-dry-run',
+          source: `${profile.source.connection}/${profile.source.database}`,
+          destination: `${profile.destination.connection}/${profile.destination.database}`,
+          requestedBy: user.name,
         }),
       });
     } catch (error) {
@@ -147,19 +170,27 @@ export class PullService {
 
   /** Creates the hourly orphan sweep once (seed 002: cleanup is scheduled automatically). */
   ensureCleanupSchedule(): Promise<void> {
-    this.#scheduleEnsured ??= this.deps.temporal.schedule.create({
-      scheduleId: pullCleanupScheduleId(this.deps.config.taskQueue),
-      spec: { intervals: [{ every: '1 hour' }] },
-      action: {
-        type: 'startWorkflow', workflowType: 'cleanupPullWorkspaces', taskQueue: this.deps.config.taskQueue,
-        workflowId: `pull-cleanup:scheduled:${this.deps.config.taskQueue}`, args: [{ maxAgeMinutes: 60 }],
-      },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP },
-    }).then(() => undefined, (error: unknown) => {
-      if (error instanceof ScheduleAlreadyRunning) return;
-      this.#scheduleEnsured = null;
-      throw error;
-    });
+    this.#scheduleEnsured ??= this.deps.temporal.schedule
+      .create({
+        scheduleId: pullCleanupScheduleId(this.deps.config.taskQueue),
+        spec: { intervals: [{ every: '1 hour' }] },
+        action: {
+          type: 'startWorkflow',
+          workflowType: 'cleanupPullWorkspaces',
+          taskQueue: this.deps.config.taskQueue,
+          workflowId: `pull-cleanup:scheduled:${this.deps.config.taskQueue}`,
+          args: [{ maxAgeMinutes: 60 }],
+        },
+        policies: { overlap: ScheduleOverlapPolicy.SKIP },
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          if (error instanceof ScheduleAlreadyRunning) return;
+          this.#scheduleEnsured = null;
+          throw error;
+        },
+      );
     return this.#scheduleEnsured;
   }
 
@@ -173,17 +204,23 @@ export class PullService {
       const closed = description.status.name;
       if (!isFinalStatus(state.status) && closed !== 'RUNNING') {
         state = {
-          ...state, status: closed === 'CANCELLED' ? 'cancelled' : 'failed',
-          lastError: state.lastError ?? `workflow ${closed.toLowerCase()}`, finishedAt: description.closeTime?.toISOString() ?? state.finishedAt,
+          ...state,
+          status: closed === 'CANCELLED' ? 'cancelled' : 'failed',
+          lastError: state.lastError ?? `workflow ${closed.toLowerCase()}`,
+          finishedAt: description.closeTime?.toISOString() ?? state.finishedAt,
         };
       }
     }
-    const duration = state.startedAt && state.finishedAt ? Math.round((Date.parse(state.finishedAt) - Date.parse(state.startedAt)) / 1000) : null;
+    const duration =
+      state.startedAt && state.finishedAt ? Math.round((Date.parse(state.finishedAt) - Date.parse(state.startedAt)) / 1000) : null;
     return {
-      ...state, full: request.full ?? false, requestedTables: request.tables ?? null,
+      ...state,
+      full: request.full ?? false,
+      requestedTables: request.tables ?? null,
       source: profile ? `${profile.source.connection}/${profile.source.database}` : '?',
       destination: profile ? `${profile.destination.connection}/${profile.destination.database}` : '?',
-      durationSeconds: duration, createdAt: record.createdAt,
+      durationSeconds: duration,
+      createdAt: record.createdAt,
     };
   }
 }
@@ -209,7 +246,18 @@ export function pullServiceFor(deps: ApiDeps): PullService {
 
 function queuedState(id: string, profile: string): PullState {
   return {
-    id, profile, status: 'queued', phase: 'queued', progress: 0, mode: null, startedAt: null, finishedAt: null,
-    lastError: null, updatedAt: null, workspace: null, tables: [], rows: 0,
+    id,
+    profile,
+    status: 'queued',
+    phase: 'queued',
+    progress: 0,
+    mode: null,
+    startedAt: null,
+    finishedAt: null,
+    lastError: null,
+    updatedAt: null,
+    workspace: null,
+    tables: [],
+    rows: 0,
   };
 }

@@ -3,7 +3,12 @@ import { cleanupActivity, toolActivity } from '../runs/activity-options.ts';
 import type { Activities } from '../../activities/index.ts';
 import type { StreamBackupOutput } from '../../activities/backup/backup-activities.ts';
 import {
-  backupObjectKey, backupProgressRange, type BackupManifest, type BackupState, type BackupStatus, type BackupWorkflowInput,
+  backupObjectKey,
+  backupProgressRange,
+  type BackupManifest,
+  type BackupState,
+  type BackupStatus,
+  type BackupWorkflowInput,
 } from './contracts.ts';
 import { backupProgressSignal, cancelBackupSignal, getBackupStatusQuery } from './messages.ts';
 import { describeFailure, failureType } from '../runs/failures.ts';
@@ -29,14 +34,32 @@ export async function backupDatabase(input: BackupWorkflowInput): Promise<Backup
   // A Temporal Schedule starts every run with the same arguments: each run is then its own backup.
   const backupId = input.backupId || workflowInfo().runId;
   const state: BackupState = {
-    id: backupId, status: 'queued', phase: 'queued', progress: 0, startedAt: null, finishedAt: null,
-    lastError: null, updatedAt: null, target: input.target, key: null, size: null, sha256: null, retention: null,
+    id: backupId,
+    status: 'queued',
+    phase: 'queued',
+    progress: 0,
+    startedAt: null,
+    finishedAt: null,
+    lastError: null,
+    updatedAt: null,
+    target: input.target,
+    key: null,
+    size: null,
+    sha256: null,
+    retention: null,
   };
   const { setPhase, advance } = trackRunState(state);
   const notify = (status: BackupStatus): Promise<void> =>
     sendWebhook(input.callbackUrl, backupId, status, {
-      id: backupId, status, started_at: state.startedAt, finished_at: state.finishedAt, error: state.lastError,
-      target: input.target, key: state.key, size: state.size, sha256: state.sha256,
+      id: backupId,
+      status,
+      started_at: state.startedAt,
+      finished_at: state.finishedAt,
+      error: state.lastError,
+      target: input.target,
+      key: state.key,
+      size: state.size,
+      sha256: state.sha256,
     });
 
   const work = new CancellationScope();
@@ -71,7 +94,13 @@ export async function backupDatabase(input: BackupWorkflowInput): Promise<Backup
         keyIsOurs = true;
         try {
           return await streamBackupToTarget({
-            backupId, source: input.source, target: input.target, key: to, format: input.format, compression: input.compression, threads: input.threads,
+            backupId,
+            source: input.source,
+            target: input.target,
+            key: to,
+            format: input.format,
+            compression: input.compression,
+            threads: input.threads,
           });
         } catch (error) {
           if (failureType(error) === 'BackupKeyTaken') keyIsOurs = false; // another backup's object: not ours to remove
@@ -94,10 +123,24 @@ export async function backupDatabase(input: BackupWorkflowInput): Promise<Backup
       setPhase('writing-manifest', 97);
       const finished = new Date();
       const manifest: BackupManifest = {
-        manifestVersion: 1, id: backupId, kind: 'logical', source: input.source, target: input.target, key,
-        format: input.format, compression: input.compression, size: stored.size, sha256: stored.sha256,
-        startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs: finished.getTime() - started.getTime(),
-        tool: stored.tool, server: stored.server, tables: stored.tables, scheduleId: input.scheduleId, database: stored.database,
+        manifestVersion: 1,
+        id: backupId,
+        kind: 'logical',
+        source: input.source,
+        target: input.target,
+        key,
+        format: input.format,
+        compression: input.compression,
+        size: stored.size,
+        sha256: stored.sha256,
+        startedAt: started.toISOString(),
+        finishedAt: finished.toISOString(),
+        durationMs: finished.getTime() - started.getTime(),
+        tool: stored.tool,
+        server: stored.server,
+        tables: stored.tables,
+        scheduleId: input.scheduleId,
+        database: stored.database,
       };
       await writeBackupManifest({ manifest });
     });
@@ -114,7 +157,13 @@ export async function backupDatabase(input: BackupWorkflowInput): Promise<Backup
     if (outcome === 'succeeded' && input.retention) {
       setPhase('applying-retention');
       try {
-        const { deleted } = await applyRetention({ target: input.target, source: input.source, scheduleId: input.scheduleId, retention: input.retention, keep: key });
+        const { deleted } = await applyRetention({
+          target: input.target,
+          source: input.source,
+          scheduleId: input.scheduleId,
+          retention: input.retention,
+          keep: key,
+        });
         state.retention = { deleted, error: null };
       } catch (error) {
         // The backup stands; the next successful one applies the policy again.

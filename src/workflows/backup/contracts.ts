@@ -61,7 +61,8 @@ export const MANIFEST_SUFFIX = '.manifest.json';
 export const backupWorkflowId = (source: DatabaseRef): string => `backup:${source.connection}/${source.database}`;
 
 /** Where a backup run is; `streaming` is the dump, compression and upload, which run together. */
-export type BackupPhase = 'queued' | 'validating' | 'dumping' | 'streaming' | 'writing-manifest' | 'applying-retention' | 'cleaning-up' | 'done';
+export type BackupPhase =
+  'queued' | 'validating' | 'dumping' | 'streaming' | 'writing-manifest' | 'applying-retention' | 'cleaning-up' | 'done';
 
 /** The live state of a backup: kept in the workflow, exposed by query and mirrored in its memo under `state`. */
 export interface BackupState {

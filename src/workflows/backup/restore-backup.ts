@@ -22,14 +22,28 @@ const { removeDumpDirectory, dropCopyDestination } = proxyActivities<Activities>
  */
 export async function restoreBackup(input: RestoreWorkflowInput): Promise<RestoreState> {
   const state: RestoreState = {
-    id: input.restoreId, status: 'queued', phase: 'queued', progress: 0, startedAt: null, finishedAt: null,
-    lastError: null, updatedAt: null, backupId: null, tables: [],
+    id: input.restoreId,
+    status: 'queued',
+    phase: 'queued',
+    progress: 0,
+    startedAt: null,
+    finishedAt: null,
+    lastError: null,
+    updatedAt: null,
+    backupId: null,
+    tables: [],
   };
   const { setPhase, advance } = trackRunState(state);
   const notify = (status: BackupStatus): Promise<void> =>
     sendWebhook(input.callbackUrl, input.restoreId, status, {
-      id: input.restoreId, status, started_at: state.startedAt, finished_at: state.finishedAt, error: state.lastError,
-      backup_id: state.backupId, target: input.target, key: input.key,
+      id: input.restoreId,
+      status,
+      started_at: state.startedAt,
+      finished_at: state.finishedAt,
+      error: state.lastError,
+      backup_id: state.backupId,
+      target: input.target,
+      key: input.key,
     });
 
   const work = new CancellationScope();
@@ -56,7 +70,13 @@ export async function restoreBackup(input: RestoreWorkflowInput): Promise<Restor
       existingDestination = validated.existingDestination;
       state.backupId = manifest.id;
 
-      const stored = { target: input.target, key: input.key, sha256: manifest.sha256, size: manifest.size, compression: manifest.compression };
+      const stored = {
+        target: input.target,
+        key: input.key,
+        sha256: manifest.sha256,
+        size: manifest.size,
+        compression: manifest.compression,
+      };
       setPhase('verifying-checksum', restorePhaseRange['verifying-checksum'][0]);
       await verifyBackupChecksum(stored);
 
@@ -70,10 +90,18 @@ export async function restoreBackup(input: RestoreWorkflowInput): Promise<Restor
         await loadSqlBackup({ ...stored, destination, dropDestinationFirst, database });
       } else {
         let { dumpDir } = await extractBackup({ ...stored, restoreId: input.restoreId });
-        const load = () => loadDump({
-          copyId: input.restoreId, sourceDatabase: manifest.source.database, destination, threads: input.threads, dumpDir,
-          dropDestinationFirst, charset: database.charset, collation: database.collation, reportTo: 'restore',
-        });
+        const load = () =>
+          loadDump({
+            copyId: input.restoreId,
+            sourceDatabase: manifest.source.database,
+            destination,
+            threads: input.threads,
+            dumpDir,
+            dropDestinationFirst,
+            charset: database.charset,
+            collation: database.collation,
+            reportTo: 'restore',
+          });
         try {
           await load();
         } catch (error) {

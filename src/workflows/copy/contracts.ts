@@ -42,8 +42,7 @@ export interface CopyState {
 }
 
 /** The workflow id is the destination: Temporal itself refuses a second copy into it. */
-export const copyWorkflowId = (destination: DatabaseRef): string =>
-  `copy:${destination.connection}/${destination.database}`;
+export const copyWorkflowId = (destination: DatabaseRef): string => `copy:${destination.connection}/${destination.database}`;
 
 /** Progress budget per phase: dump 0–45, load 45–95, verify 95–99, done 100. */
 export const copyPhaseRange: Record<'dumping' | 'loading' | 'verifying', [number, number]> = {

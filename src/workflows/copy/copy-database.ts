@@ -17,13 +17,24 @@ const { removeDumpDirectory, dropCopyDestination } = proxyActivities<Activities>
  */
 export async function copyDatabase(input: CopyWorkflowInput): Promise<CopyState> {
   const state: CopyState = {
-    id: input.copyId, status: 'queued', phase: 'queued', progress: 0,
-    startedAt: null, finishedAt: null, lastError: null, updatedAt: null, tables: [],
+    id: input.copyId,
+    status: 'queued',
+    phase: 'queued',
+    progress: 0,
+    startedAt: null,
+    finishedAt: null,
+    lastError: null,
+    updatedAt: null,
+    tables: [],
   };
   const { setPhase, advance } = trackRunState(state);
   const notify = (status: CopyStatus): Promise<void> =>
     sendWebhook(input.callbackUrl, input.copyId, status, {
-      id: input.copyId, status, started_at: state.startedAt, finished_at: state.finishedAt, error: state.lastError,
+      id: input.copyId,
+      status,
+      started_at: state.startedAt,
+      finished_at: state.finishedAt,
+      error: state.lastError,
     });
 
   const work = new CancellationScope();
@@ -51,11 +62,17 @@ export async function copyDatabase(input: CopyWorkflowInput): Promise<CopyState>
 
       setPhase('loading', copyPhaseRange.loading[0]);
       destinationTouched = true;
-      const load = () => loadDump({
-        copyId: input.copyId, sourceDatabase: input.source.database, destination: input.destination,
-        threads: input.threads, dumpDir: dump.dumpDir, dropDestinationFirst: existingDestination === null,
-        charset: existingDestination?.charset ?? dump.charset, collation: existingDestination?.collation ?? dump.collation,
-      });
+      const load = () =>
+        loadDump({
+          copyId: input.copyId,
+          sourceDatabase: input.source.database,
+          destination: input.destination,
+          threads: input.threads,
+          dumpDir: dump.dumpDir,
+          dropDestinationFirst: existingDestination === null,
+          charset: existingDestination?.charset ?? dump.charset,
+          collation: existingDestination?.collation ?? dump.collation,
+        });
       try {
         await load();
       } catch (error) {

@@ -66,7 +66,8 @@ export interface PhysicalBackupWorkflowInput {
   retention: RetentionPolicy | null;
 }
 
-export type PhysicalBackupPhase = 'queued' | 'validating' | 'streaming' | 'writing-manifest' | 'applying-retention' | 'cleaning-up' | 'done';
+export type PhysicalBackupPhase =
+  'queued' | 'validating' | 'streaming' | 'writing-manifest' | 'applying-retention' | 'cleaning-up' | 'done';
 
 export interface PhysicalBackupState {
   id: string;
@@ -93,15 +94,20 @@ export interface PhysicalBackupState {
 export const physicalBackupWorkflowId = (connection: string): string => `physical-backup:${connection}`;
 
 /** `physical-{connection}/{Y-m-d_H-i-s}_{full|incr}_{id8}.xbstream.{gz|zst}`; `-` keeps it apart from database folders. */
-export function physicalObjectKey(connection: string, kind: PhysicalKind, id: string, timestamp: string, compression: BackupCompression): string {
+export function physicalObjectKey(
+  connection: string,
+  kind: PhysicalKind,
+  id: string,
+  timestamp: string,
+  compression: BackupCompression,
+): string {
   const label = kind === 'physical-full' ? 'full' : 'incr';
   return `physical-${connection}/${timestamp}_${label}_${id.slice(0, 8)}.xbstream${compression === 'gzip' ? '.gz' : '.zst'}`;
 }
 
 /** Where a chain restore delivers: a prepared datadir at a path, or one database copied into a connection. */
 export type ChainDelivery =
-  | { kind: 'folder'; path: string }
-  | { kind: 'database'; database: string; destination: DatabaseRef; recreateDestination: boolean };
+  { kind: 'folder'; path: string } | { kind: 'database'; database: string; destination: DatabaseRef; recreateDestination: boolean };
 
 /** The restoreChain workflow's input. Exactly one of backupId / before picks the last piece. */
 export interface RestoreChainWorkflowInput {
@@ -119,7 +125,7 @@ export interface RestoreChainWorkflowInput {
 }
 
 export type RestoreChainPhase =
-  | 'queued' | 'resolving' | 'downloading' | 'preparing' | 'applying' | 'delivering' | 'verifying' | 'cleaning-up' | 'done';
+  'queued' | 'resolving' | 'downloading' | 'preparing' | 'applying' | 'delivering' | 'verifying' | 'cleaning-up' | 'done';
 
 export interface RestoreChainStep {
   /** `download:<id>`, `prepare:<id>`, `apply:<id>`, `deliver`. */

@@ -1,4 +1,12 @@
-import { ApplicationFailure, CancellationScope, CancelledFailure, isCancellation, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { catalogActivity, cleanupActivity, toolActivity } from '../runs/activity-options.ts';
 import type { Activities } from '../../activities/index.ts';
 import type { StreamPhysicalBackupOutput } from '../../activities/physical/backup.ts';
@@ -26,14 +34,40 @@ const STREAMING: [number, number] = [2, 97];
 export async function physicalBackup(input: PhysicalBackupWorkflowInput): Promise<PhysicalBackupState> {
   const backupId = input.backupId || workflowInfo().runId;
   const state: PhysicalBackupState = {
-    id: backupId, kind: input.kind, status: 'queued', phase: 'queued', progress: 0, startedAt: null, finishedAt: null, lastError: null,
-    updatedAt: null, target: input.target, key: null, size: null, sha256: null, chainId: null, parentId: null, fromLsn: null, toLsn: null, retention: null,
+    id: backupId,
+    kind: input.kind,
+    status: 'queued',
+    phase: 'queued',
+    progress: 0,
+    startedAt: null,
+    finishedAt: null,
+    lastError: null,
+    updatedAt: null,
+    target: input.target,
+    key: null,
+    size: null,
+    sha256: null,
+    chainId: null,
+    parentId: null,
+    fromLsn: null,
+    toLsn: null,
+    retention: null,
   };
   const { setPhase, advance } = trackRunState(state);
   const notify = (status: BackupStatus): Promise<void> =>
     sendWebhook(input.callbackUrl, backupId, status, {
-      id: backupId, status, kind: input.kind, started_at: state.startedAt, finished_at: state.finishedAt, error: state.lastError,
-      target: input.target, key: state.key, size: state.size, sha256: state.sha256, chain_id: state.chainId, parent_id: state.parentId,
+      id: backupId,
+      status,
+      kind: input.kind,
+      started_at: state.startedAt,
+      finished_at: state.finishedAt,
+      error: state.lastError,
+      target: input.target,
+      key: state.key,
+      size: state.size,
+      sha256: state.sha256,
+      chain_id: state.chainId,
+      parent_id: state.parentId,
     });
 
   const work = new CancellationScope();
@@ -55,7 +89,12 @@ export async function physicalBackup(input: PhysicalBackupWorkflowInput): Promis
       state.key = key;
       setPhase('validating');
       await notify('running');
-      const checked = await validatePhysicalBackup({ connection: input.connection, target: input.target, kind: input.kind, parentId: input.parentId });
+      const checked = await validatePhysicalBackup({
+        connection: input.connection,
+        target: input.target,
+        kind: input.kind,
+        parentId: input.parentId,
+      });
       state.parentId = checked.parent?.id ?? null;
       state.chainId = checked.parent?.chainId ?? backupId;
 
@@ -64,8 +103,16 @@ export async function physicalBackup(input: PhysicalBackupWorkflowInput): Promis
       let stored: StreamPhysicalBackupOutput;
       try {
         stored = await streamPhysicalBackup({
-          backupId, connection: input.connection, target: input.target, key, kind: input.kind, compression: input.compression,
-          threads: input.threads, flavor: checked.flavor, datadir: checked.datadir, fileCount: checked.fileCount,
+          backupId,
+          connection: input.connection,
+          target: input.target,
+          key,
+          kind: input.kind,
+          compression: input.compression,
+          threads: input.threads,
+          flavor: checked.flavor,
+          datadir: checked.datadir,
+          fileCount: checked.fileCount,
           incrementalLsn: checked.parent?.toLsn ?? null,
         });
       } catch (error) {
@@ -77,11 +124,28 @@ export async function physicalBackup(input: PhysicalBackupWorkflowInput): Promis
       setPhase('writing-manifest', 97);
       const finished = new Date();
       const manifest: PhysicalBackupManifest = {
-        manifestVersion: 1, id: backupId, kind: input.kind, source: { connection: input.connection }, target: input.target, key,
-        format: 'xbstream', compression: input.compression, size: stored.size, sha256: stored.sha256, streamBytes: stored.streamBytes,
-        startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs: finished.getTime() - started.getTime(),
-        tool: stored.tool, server: stored.server, chainId: state.chainId, parentId: state.parentId,
-        fromLsn: stored.fromLsn, toLsn: stored.toLsn, binlog: stored.binlog, scheduleId: input.scheduleId,
+        manifestVersion: 1,
+        id: backupId,
+        kind: input.kind,
+        source: { connection: input.connection },
+        target: input.target,
+        key,
+        format: 'xbstream',
+        compression: input.compression,
+        size: stored.size,
+        sha256: stored.sha256,
+        streamBytes: stored.streamBytes,
+        startedAt: started.toISOString(),
+        finishedAt: finished.toISOString(),
+        durationMs: finished.getTime() - started.getTime(),
+        tool: stored.tool,
+        server: stored.server,
+        chainId: state.chainId,
+        parentId: state.parentId,
+        fromLsn: stored.fromLsn,
+        toLsn: stored.toLsn,
+        binlog: stored.binlog,
+        scheduleId: input.scheduleId,
       };
       await writePhysicalManifest({ manifest });
     });
@@ -98,7 +162,13 @@ export async function physicalBackup(input: PhysicalBackupWorkflowInput): Promis
     if (outcome === 'succeeded' && input.retention) {
       setPhase('applying-retention');
       try {
-        const { deleted } = await applyPhysicalRetention({ target: input.target, connection: input.connection, scheduleId: input.scheduleId, retention: input.retention, keep: key });
+        const { deleted } = await applyPhysicalRetention({
+          target: input.target,
+          connection: input.connection,
+          scheduleId: input.scheduleId,
+          retention: input.retention,
+          keep: key,
+        });
         state.retention = { deleted, error: null };
       } catch (error) {
         state.retention = { deleted: [], error: describeFailure(error) };

@@ -1,4 +1,12 @@
-import { ApplicationFailure, CancellationScope, CancelledFailure, isCancellation, log, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import { catalogActivity, cleanupActivity, toolActivity } from '../runs/activity-options.ts';
 import type { Activities } from '../../activities/index.ts';
 import type { ChainPiece } from '../../activities/physical/restore-chain.ts';
@@ -11,7 +19,8 @@ import { trackRunState } from '../runs/run-state.ts';
 
 const { resolveRestoreChain, recreateSchemaObjectsFromDump, verifyCopy } = proxyActivities<Activities>(catalogActivity);
 // Downloads, prepares and the delivery: long, heartbeating; on cancel the workflow waits until the tools are dead.
-const { fetchChainPiece, prepareChainBase, applyChainIncrement, deliverChainToFolder, deliverFromTempServer, loadDump } = proxyActivities<Activities>(toolActivity);
+const { fetchChainPiece, prepareChainBase, applyChainIncrement, deliverChainToFolder, deliverFromTempServer, loadDump } =
+  proxyActivities<Activities>(toolActivity);
 const { removeChainScratch, removeDumpDirectory, dropCopyDestination } = proxyActivities<Activities>(cleanupActivity);
 
 /** Progress budget: resolve 0–2, downloads 2–40 (by bytes), prepare and apply 40–80 (by step), delivery 80–99. */
@@ -31,14 +40,29 @@ const MAX_REBUILDS = 3;
  */
 export async function restoreChain(input: RestoreChainWorkflowInput): Promise<RestoreChainState> {
   const state: RestoreChainState = {
-    id: input.restoreId, status: 'queued', phase: 'queued', progress: 0, startedAt: null, finishedAt: null, lastError: null,
-    updatedAt: null, chain: [], steps: [], deliveredTo: null, tables: [],
+    id: input.restoreId,
+    status: 'queued',
+    phase: 'queued',
+    progress: 0,
+    startedAt: null,
+    finishedAt: null,
+    lastError: null,
+    updatedAt: null,
+    chain: [],
+    steps: [],
+    deliveredTo: null,
+    tables: [],
   };
   const { setPhase, advance } = trackRunState(state);
   const notify = (status: BackupStatus): Promise<void> =>
     sendWebhook(input.callbackUrl, input.restoreId, status, {
-      id: input.restoreId, status, started_at: state.startedAt, finished_at: state.finishedAt, error: state.lastError,
-      chain: state.chain, delivered_to: state.deliveredTo,
+      id: input.restoreId,
+      status,
+      started_at: state.startedAt,
+      finished_at: state.finishedAt,
+      error: state.lastError,
+      chain: state.chain,
+      delivered_to: state.deliveredTo,
     });
   const ranges = new Map<string, [number, number]>();
   const work = new CancellationScope();
@@ -76,8 +100,14 @@ export async function restoreChain(input: RestoreChainWorkflowInput): Promise<Re
       setPhase('resolving');
       await notify('running');
       const resolved = await resolveRestoreChain({
-        restoreId: input.restoreId, target: input.target, backupId: input.backupId, before: input.before, connection: input.connection,
-        folder, destination, recreateDestination: deliver.kind === 'database' && deliver.recreateDestination,
+        restoreId: input.restoreId,
+        target: input.target,
+        backupId: input.backupId,
+        before: input.before,
+        connection: input.connection,
+        folder,
+        destination,
+        recreateDestination: deliver.kind === 'database' && deliver.recreateDestination,
       });
       existingDestination = resolved.existingDestination;
       const pieces: ChainPiece[] = resolved.pieces;
@@ -92,7 +122,9 @@ export async function restoreChain(input: RestoreChainWorkflowInput): Promise<Re
         for (let rebuild = 0; ; rebuild++) {
           try {
             for (const [index, piece] of pieces.entries()) {
-              await step(`download:${piece.id}`, 'downloading', () => fetchChainPiece({ restoreId: input.restoreId, target: input.target, piece, index }));
+              await step(`download:${piece.id}`, 'downloading', () =>
+                fetchChainPiece({ restoreId: input.restoreId, target: input.target, piece, index }),
+              );
             }
             await prepareAll(pieces, ids, step, input.restoreId);
             return await step('deliver', 'delivering', deliverStep);
@@ -105,18 +137,31 @@ export async function restoreChain(input: RestoreChainWorkflowInput): Promise<Re
         }
       };
       if (deliver.kind === 'folder') {
-        state.deliveredTo = await fromScratch(async () => (await deliverChainToFolder({ restoreId: input.restoreId, folder: deliver.path, appliedAll: ids })).path);
+        state.deliveredTo = await fromScratch(
+          async () => (await deliverChainToFolder({ restoreId: input.restoreId, folder: deliver.path, appliedAll: ids })).path,
+        );
         return;
       }
       if (destination === null) return;
-      const dumpFromChain = () => fromScratch(() => deliverFromTempServer({ restoreId: input.restoreId, database: deliver.database, threads: input.threads, appliedAll: ids }));
+      const dumpFromChain = () =>
+        fromScratch(() =>
+          deliverFromTempServer({ restoreId: input.restoreId, database: deliver.database, threads: input.threads, appliedAll: ids }),
+        );
       let dumped = await dumpFromChain();
       destinationTouched = true;
       const database = existingDestination ?? { charset: dumped.charset, collation: dumped.collation };
-      const load = () => loadDump({
-        copyId: input.restoreId, sourceDatabase: deliver.database, destination, threads: input.threads, dumpDir: dumped.dumpDir,
-        dropDestinationFirst: existingDestination === null, charset: database.charset, collation: database.collation, reportTo: 'restore',
-      });
+      const load = () =>
+        loadDump({
+          copyId: input.restoreId,
+          sourceDatabase: deliver.database,
+          destination,
+          threads: input.threads,
+          dumpDir: dumped.dumpDir,
+          dropDestinationFirst: existingDestination === null,
+          charset: database.charset,
+          collation: database.collation,
+          reportTo: 'restore',
+        });
       try {
         await load();
       } catch (error) {
@@ -141,7 +186,8 @@ export async function restoreChain(input: RestoreChainWorkflowInput): Promise<Re
 
   await CancellationScope.nonCancellable(async () => {
     setPhase('cleaning-up');
-    if (outcome !== 'succeeded' && destinationTouched && destination) await dropCopyDestination({ destination, restoreEmpty: existingDestination });
+    if (outcome !== 'succeeded' && destinationTouched && destination)
+      await dropCopyDestination({ destination, restoreEmpty: existingDestination });
     await removeChainScratch({ restoreId: input.restoreId, folder });
     await removeDumpDirectory({ copyId: input.restoreId });
     state.status = outcome;
@@ -163,13 +209,17 @@ async function prepareAll(pieces: ChainPiece[], ids: string[], step: Step, resto
   await step(`prepare:${base!.id}`, 'preparing', () => prepareChainBase({ restoreId, piece: base!, last: increments.length === 0 }));
   for (const [i, piece] of increments.entries()) {
     await step(`apply:${piece.id}`, 'applying', () =>
-      applyChainIncrement({ restoreId, piece, index: i + 1, appliedBefore: ids.slice(0, i + 1), last: i === increments.length - 1 }));
+      applyChainIncrement({ restoreId, piece, index: i + 1, appliedBefore: ids.slice(0, i + 1), last: i === increments.length - 1 }),
+    );
   }
 }
 
 /** The steps of a chain and their share of the progress bar. */
 function planSteps(state: RestoreChainState, ranges: Map<string, [number, number]>, pieces: ChainPiece[], verify: boolean): void {
-  const total = Math.max(1, pieces.reduce((a, p) => a + p.size, 0));
+  const total = Math.max(
+    1,
+    pieces.reduce((a, p) => a + p.size, 0),
+  );
   let at = DOWNLOADS[0];
   for (const piece of pieces) {
     const next = at + ((DOWNLOADS[1] - DOWNLOADS[0]) * piece.size) / total;
@@ -177,7 +227,12 @@ function planSteps(state: RestoreChainState, ranges: Map<string, [number, number
     at = next;
   }
   const share = (PREPARES[1] - PREPARES[0]) / pieces.length;
-  pieces.forEach((piece, i) => ranges.set(`${i === 0 ? 'prepare' : 'apply'}:${piece.id}`, [Math.floor(PREPARES[0] + share * i), Math.floor(PREPARES[0] + share * (i + 1))]));
+  pieces.forEach((piece, i) =>
+    ranges.set(`${i === 0 ? 'prepare' : 'apply'}:${piece.id}`, [
+      Math.floor(PREPARES[0] + share * i),
+      Math.floor(PREPARES[0] + share * (i + 1)),
+    ]),
+  );
   ranges.set('deliver', verify ? [DELIVERY[0], 95] : DELIVERY);
   if (verify) ranges.set('verify', [95, DELIVERY[1]]);
   state.steps = [...ranges.keys()].map((name) => ({ name, status: 'pending' as const }));

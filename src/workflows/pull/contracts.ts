@@ -3,7 +3,7 @@ import type { CopyStatus } from '../copy/contracts.ts';
 
 export type PullStatus = CopyStatus;
 export type PullPhase =
-  | 'queued' | 'validating' | 'copying' | 'sanitizing' | 'gating' | 'dumping' | 'loading' | 'recording' | 'cleaning-up' | 'done';
+  'queued' | 'validating' | 'copying' | 'sanitizing' | 'gating' | 'dumping' | 'loading' | 'recording' | 'cleaning-up' | 'done';
 
 /** The workflow's input: a profile name (the worker reads the profile from its config), never credentials. */
 export interface PullWorkflowInput {
@@ -60,7 +60,10 @@ export const WORKSPACE_PREFIX = '_dbferry_tmp_';
 
 /** `_dbferry_tmp_<unix seconds>_<random>`. */
 export const workspaceName = (unixSeconds: number, random: string): string =>
-  `${WORKSPACE_PREFIX}${Math.floor(unixSeconds)}_${random.replace(/[^a-z0-9]/gi, '').slice(0, 12).toLowerCase()}`;
+  `${WORKSPACE_PREFIX}${Math.floor(unixSeconds)}_${random
+    .replace(/[^a-z0-9]/gi, '')
+    .slice(0, 12)
+    .toLowerCase()}`;
 
 /** The creation time (unix seconds) in a workspace name, or null for a name that is not one. */
 export function workspaceCreatedAt(name: string): number | null {
@@ -70,5 +73,14 @@ export function workspaceCreatedAt(name: string): number | null {
 
 /** Progress at the start of each phase. */
 export const pullPhaseProgress: Record<PullPhase, number> = {
-  queued: 0, validating: 1, copying: 5, sanitizing: 35, gating: 45, dumping: 50, loading: 70, recording: 95, 'cleaning-up': 97, done: 100,
+  queued: 0,
+  validating: 1,
+  copying: 5,
+  sanitizing: 35,
+  gating: 45,
+  dumping: 50,
+  loading: 70,
+  recording: 95,
+  'cleaning-up': 97,
+  done: 100,
 };

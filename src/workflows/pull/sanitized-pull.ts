@@ -17,7 +17,12 @@ const { preparePull, dryRunPull, recordPullWatermarks, dropOrphanPullWorkspaces 
 });
 // Set-based SQL and the tools: long, heartbeating every second, killed on cancel.
 const {
-  createTempDatabase, copyTablesIntoWorkspace, applySanitizationRules, checkSanitizationGate, dumpPullWorkspace, loadPullIntoDestination,
+  createTempDatabase,
+  copyTablesIntoWorkspace,
+  applySanitizationRules,
+  checkSanitizationGate,
+  dumpPullWorkspace,
+  loadPullIntoDestination,
 } = proxyActivities<Activities>(toolActivity);
 const { dropTempDatabase } = proxyActivities<Activities>(cleanupActivity);
 
@@ -29,15 +34,33 @@ const { dropTempDatabase } = proxyActivities<Activities>(cleanupActivity);
  */
 export async function sanitizedPull(input: PullWorkflowInput): Promise<PullState> {
   const state: PullState = {
-    id: input.pullId, profile: input.profile, status: 'queued', phase: 'queued', progress: 0, mode: null,
-    startedAt: null, finishedAt: null, lastError: null, updatedAt: null, workspace: null, tables: [], rows: 0,
+    id: input.pullId,
+    profile: input.profile,
+    status: 'queued',
+    phase: 'queued',
+    progress: 0,
+    mode: null,
+    startedAt: null,
+    finishedAt: null,
+    lastError: null,
+    updatedAt: null,
+    workspace: null,
+    tables: [],
+    rows: 0,
   };
   const { setPhase } = trackRunState(state);
   const enter = (phase: PullPhase): void => setPhase(phase, pullPhaseProgress[phase]);
   const notify = (status: PullStatus): Promise<void> =>
     sendWebhook(input.callbackUrl, input.pullId, status, {
-      id: input.pullId, status, started_at: state.startedAt, finished_at: state.finishedAt, error: state.lastError,
-      profile: input.profile, mode: state.mode, tables: state.tables.map((t) => t.table), rows_synced: state.rows,
+      id: input.pullId,
+      status,
+      started_at: state.startedAt,
+      finished_at: state.finishedAt,
+      error: state.lastError,
+      profile: input.profile,
+      mode: state.mode,
+      tables: state.tables.map((t) => t.table),
+      rows_synced: state.rows,
     });
 
   const work = new CancellationScope();
@@ -46,7 +69,11 @@ export async function sanitizedPull(input: PullWorkflowInput): Promise<PullState
   setHandler(cancelPullSignal, () => work.cancel());
 
   // Written inside the work scope, read by cleanup.
-  const made: { prepared: PreparedPull | null; workspace: string | null; inDatabase: string | null } = { prepared: null, workspace: null, inDatabase: null };
+  const made: { prepared: PreparedPull | null; workspace: string | null; inDatabase: string | null } = {
+    prepared: null,
+    workspace: null,
+    inDatabase: null,
+  };
   let loadStarted = false;
   let timedOut = false;
   let outcome: PullStatus = 'failed';
@@ -57,14 +84,24 @@ export async function sanitizedPull(input: PullWorkflowInput): Promise<PullState
       state.startedAt = new Date().toISOString();
       enter('validating');
       await notify('running');
-      const plan = (made.prepared = await preparePull({ pullId: input.pullId, profile: input.profile, full: input.full, tables: input.tables }));
+      const plan = (made.prepared = await preparePull({
+        pullId: input.pullId,
+        profile: input.profile,
+        full: input.full,
+        tables: input.tables,
+      }));
       state.mode = plan.plan.tables.every((t) => t.mode === 'full') ? 'full' : 'delta';
       const minutes = plan.deadlineMinutes;
       // A durable timer: even a pull stuck for hours is cancelled, and so its workspace dropped.
-      deadline.run(() => sleep(minutes * 60_000)).then(() => {
-        timedOut = true;
-        work.cancel();
-      }, () => undefined);
+      deadline
+        .run(() => sleep(minutes * 60_000))
+        .then(
+          () => {
+            timedOut = true;
+            work.cancel();
+          },
+          () => undefined,
+        );
 
       // Prefixed tables keep the name short, leaving table names more room within 64 characters.
       const inDatabase = plan.workspaceStrategy === 'tables' ? plan.source.database : null;
@@ -76,10 +113,19 @@ export async function sanitizedPull(input: PullWorkflowInput): Promise<PullState
       enter('copying');
       // Direct tables (whole, no rules) are dumped from the source later: no copy of theirs is made.
       await createTempDatabase({
-        ...ref, source: plan.source.database, tables: tables.filter((t) => !t.direct).map((t) => t.table),
+        ...ref,
+        source: plan.source.database,
+        tables: tables.filter((t) => !t.direct).map((t) => t.table),
         inPlace: tables.filter((t) => t.sanitizeInPlace).map((t) => t.table),
       });
-      await copyTablesIntoWorkspace({ ...ref, source: plan.source.database, tables, foreignKeys: plan.foreignKeys, threads: plan.threads, profile: input.profile });
+      await copyTablesIntoWorkspace({
+        ...ref,
+        source: plan.source.database,
+        tables,
+        foreignKeys: plan.foreignKeys,
+        threads: plan.threads,
+        profile: input.profile,
+      });
 
       enter('sanitizing');
       await applySanitizationRules({ ...ref, profile: input.profile, tables });
@@ -88,17 +134,28 @@ export async function sanitizedPull(input: PullWorkflowInput): Promise<PullState
 
       enter('dumping');
       const deltaTables = tables.filter((t) => t.mode === 'delta').map((t) => t.table);
-      const dump = () => dumpPullWorkspace({
-        ...ref, threads: plan.threads, deltaTables, tables: tables.map((t) => t.table),
-        source: plan.source.database, direct: tables.filter((t) => t.direct).map((t) => t.table),
-      });
+      const dump = () =>
+        dumpPullWorkspace({
+          ...ref,
+          threads: plan.threads,
+          deltaTables,
+          tables: tables.map((t) => t.table),
+          source: plan.source.database,
+          direct: tables.filter((t) => t.direct).map((t) => t.table),
+        });
       let dumped = await dump();
       enter('loading');
       loadStarted = true;
-      const load = () => loadPullIntoDestination({
-        pullId: input.pullId, destination: plan.destination, workspace: ws, dumpDir: dumped.dumpDir,
-        threads: plan.threads, charset: plan.charset, collation: plan.collation,
-      });
+      const load = () =>
+        loadPullIntoDestination({
+          pullId: input.pullId,
+          destination: plan.destination,
+          workspace: ws,
+          dumpDir: dumped.dumpDir,
+          threads: plan.threads,
+          charset: plan.charset,
+          collation: plan.collation,
+        });
       try {
         await load();
       } catch (error) {
@@ -109,9 +166,19 @@ export async function sanitizedPull(input: PullWorkflowInput): Promise<PullState
       }
 
       enter('recording');
-      await recordPullWatermarks({ pullId: input.pullId, profile: input.profile, destination: plan.destination, watermark: plan.watermark, tables: tables.map((t) => t.table) });
+      await recordPullWatermarks({
+        pullId: input.pullId,
+        profile: input.profile,
+        destination: plan.destination,
+        watermark: plan.watermark,
+        tables: tables.map((t) => t.table),
+      });
       state.tables = tables.map((t) => ({
-        table: t.table, mode: t.mode, rows: dumped.rows[t.table] ?? 0, sanitized: t.sanitize.length > 0, limited: t.limit !== null,
+        table: t.table,
+        mode: t.mode,
+        rows: dumped.rows[t.table] ?? 0,
+        sanitized: t.sanitize.length > 0,
+        limited: t.limit !== null,
       }));
       state.rows = state.tables.reduce((a, t) => a + t.rows, 0);
     });
@@ -123,7 +190,9 @@ export async function sanitizedPull(input: PullWorkflowInput): Promise<PullState
       state.lastError = 'cancelled by request';
     } else {
       outcome = 'failed';
-      state.lastError = timedOut ? `the pull did not finish within ${made.prepared?.deadlineMinutes ?? '?'} minutes (the profile's deadlineMinutes) and was stopped` : describeFailure(error);
+      state.lastError = timedOut
+        ? `the pull did not finish within ${made.prepared?.deadlineMinutes ?? '?'} minutes (the profile's deadlineMinutes) and was stopped`
+        : describeFailure(error);
     }
     if (loadStarted) state.lastError += '; the destination may hold a partial load: pull again with --full';
   }
@@ -133,7 +202,12 @@ export async function sanitizedPull(input: PullWorkflowInput): Promise<PullState
     deadline.cancel();
     enter('cleaning-up');
     if (made.workspace && made.prepared) {
-      await dropTempDatabase({ pullId: input.pullId, workspaceConnection: made.prepared.workspaceConnection, workspace: made.workspace, inDatabase: made.inDatabase });
+      await dropTempDatabase({
+        pullId: input.pullId,
+        workspaceConnection: made.prepared.workspaceConnection,
+        workspace: made.workspace,
+        inDatabase: made.inDatabase,
+      });
     }
     state.status = outcome;
     if (outcome === 'succeeded') state.progress = 100;

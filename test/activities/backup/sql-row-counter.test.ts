@@ -41,13 +41,17 @@ const MARIADB_DUMP = [
   'UNLOCK TABLES;',
   'DELIMITER ;;',
   '/*!50003 CREATE*/ /*!50003 TRIGGER t2_ai AFTER INSERT ON t2 FOR EACH ROW',
-  'INSERT INTO `t2` VALUES (99, \'x\'), (100, \'y\') */;;',
+  "INSERT INTO `t2` VALUES (99, 'x'), (100, 'y') */;;",
   'DELIMITER ;',
   '-- Dump completed',
   '',
 ].join('\n');
 
-const EXPECTED = [{ table: 'o`dd', rows: 4 }, { table: 'empty', rows: 0 }, { table: 't2', rows: 2 }];
+const EXPECTED = [
+  { table: 'o`dd', rows: 4 },
+  { table: 'empty', rows: 0 },
+  { table: 't2', rows: 2 },
+];
 
 function count(chunks: Buffer[]) {
   const counter = new SqlRowCounter();
@@ -72,7 +76,14 @@ describe('counting rows in a mysqldump stream', () => {
     // Every single cut point (escapes, quotes, multi-byte characters and line heads split in two)…
     for (let cut = 1; cut < bytes.length; cut++) expect(count(splitAt(bytes, [cut])).tables, `cut at ${cut}`).toEqual(EXPECTED);
     // …one byte at a time, and random multi-cuts.
-    expect(count(splitAt(bytes, Array.from({ length: bytes.length }, (_, i) => i))).tables).toEqual(EXPECTED);
+    expect(
+      count(
+        splitAt(
+          bytes,
+          Array.from({ length: bytes.length }, (_, i) => i),
+        ),
+      ).tables,
+    ).toEqual(EXPECTED);
     let seed = 7;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let run = 0; run < 200; run++) {

@@ -5,15 +5,29 @@ import type { BackupManifest, RetentionPolicy } from '../../../src/workflows/bac
 /** A manifest started at `startedAt` (ISO, UTC); the id defaults to the time so failures read well. */
 function backup(startedAt: string, id = startedAt): BackupManifest {
   return {
-    manifestVersion: 1, id, kind: 'logical', source: { connection: 'prod', database: 'shop' }, target: 's3',
-    key: `prod/shop/${startedAt}.sql.gz`, format: 'mysqldump', compression: 'gzip', size: 1, sha256: '0'.repeat(64),
-    startedAt, finishedAt: startedAt, durationMs: 0, tool: { name: 'mysqldump', version: '10' }, server: { version: '11' },
-    tables: [], scheduleId: 'backup-schedule:1:nightly',
+    manifestVersion: 1,
+    id,
+    kind: 'logical',
+    source: { connection: 'prod', database: 'shop' },
+    target: 's3',
+    key: `prod/shop/${startedAt}.sql.gz`,
+    format: 'mysqldump',
+    compression: 'gzip',
+    size: 1,
+    sha256: '0'.repeat(64),
+    startedAt,
+    finishedAt: startedAt,
+    durationMs: 0,
+    tool: { name: 'mysqldump', version: '10' },
+    server: { version: '11' },
+    tables: [],
+    scheduleId: 'backup-schedule:1:nightly',
   };
 }
 
 const ids = (list: BackupManifest[]) => list.map((m) => m.id);
-const deleted = (manifests: BackupManifest[], policy: RetentionPolicy, now: string) => ids(selectBackupsToDelete(manifests, policy, new Date(now)));
+const deleted = (manifests: BackupManifest[], policy: RetentionPolicy, now: string) =>
+  ids(selectBackupsToDelete(manifests, policy, new Date(now)));
 
 /** One backup a day at 02:00 UTC for `days` days ending on `last` (YYYY-MM-DD). */
 function daily(last: string, days: number): BackupManifest[] {
@@ -35,13 +49,19 @@ describe('selectBackupsToDelete', () => {
   it('keeps the N newest with keepLast and deletes the rest, oldest first', () => {
     const all = daily('2026-03-10', 5);
     expect(deleted(all, { keepLast: 2 }, '2026-03-10T12:00:00Z')).toEqual([
-      '2026-03-06T02:00:00.000Z', '2026-03-07T02:00:00.000Z', '2026-03-08T02:00:00.000Z',
+      '2026-03-06T02:00:00.000Z',
+      '2026-03-07T02:00:00.000Z',
+      '2026-03-08T02:00:00.000Z',
     ]);
     expect(deleted(all, { keepLast: 10 }, '2026-03-10T12:00:00Z')).toEqual([]);
   });
 
   it('gives the same answer whatever order the manifests come in', () => {
-    const all = [...daily('2026-03-10', 20), backup('2026-03-10T02:00:00.000Z', 'same-time-b'), backup('2026-03-10T02:00:00.000Z', 'same-time-a')];
+    const all = [
+      ...daily('2026-03-10', 20),
+      backup('2026-03-10T02:00:00.000Z', 'same-time-b'),
+      backup('2026-03-10T02:00:00.000Z', 'same-time-a'),
+    ];
     const policy = { keepLast: 1, keepWeekly: 2 };
     const expected = deleted(all, policy, '2026-03-10T12:00:00Z');
     for (const shuffled of [all.slice().reverse(), [...all.slice(7), ...all.slice(0, 7)]]) {
@@ -54,15 +74,19 @@ describe('selectBackupsToDelete', () => {
 
   it('keeps the newest backup of each of the last N UTC days, counting days without backups', () => {
     const all = [
-      backup('2026-03-10T23:30:00.000Z'), backup('2026-03-10T01:00:00.000Z'), // today: newest is 23:30
+      backup('2026-03-10T23:30:00.000Z'),
+      backup('2026-03-10T01:00:00.000Z'), // today: newest is 23:30
       backup('2026-03-09T12:00:00.000Z'),
       // 2026-03-08: nothing
-      backup('2026-03-07T05:00:00.000Z'), backup('2026-03-07T04:00:00.000Z'),
+      backup('2026-03-07T05:00:00.000Z'),
+      backup('2026-03-07T04:00:00.000Z'),
       backup('2026-03-06T05:00:00.000Z'),
     ];
     // 4 days ending 2026-03-10: the 10th, 9th, (8th empty) and 7th.
     expect(deleted(all, { keepDaily: 4 }, '2026-03-10T23:59:59Z')).toEqual([
-      '2026-03-06T05:00:00.000Z', '2026-03-07T04:00:00.000Z', '2026-03-10T01:00:00.000Z',
+      '2026-03-06T05:00:00.000Z',
+      '2026-03-07T04:00:00.000Z',
+      '2026-03-10T01:00:00.000Z',
     ]);
   });
 
@@ -82,14 +106,19 @@ describe('selectBackupsToDelete', () => {
       backup('2025-12-21T01:00:00.000Z'), // Sun, W51: outside 3 weeks
     ];
     expect(deleted(all, { keepWeekly: 3 }, '2026-01-06T12:00:00Z')).toEqual([
-      '2025-12-21T01:00:00.000Z', '2025-12-22T01:00:00.000Z', '2025-12-29T01:00:00.000Z',
+      '2025-12-21T01:00:00.000Z',
+      '2025-12-22T01:00:00.000Z',
+      '2025-12-29T01:00:00.000Z',
     ]);
   });
 
   it('uses calendar months for keepMonthly, including February and a leap day', () => {
     const all = [
-      backup('2024-03-01T00:00:00.000Z'), backup('2024-02-29T23:59:00.000Z'), backup('2024-02-01T00:00:00.000Z'),
-      backup('2024-01-31T23:59:59.000Z'), backup('2023-12-31T00:00:00.000Z'),
+      backup('2024-03-01T00:00:00.000Z'),
+      backup('2024-02-29T23:59:00.000Z'),
+      backup('2024-02-01T00:00:00.000Z'),
+      backup('2024-01-31T23:59:59.000Z'),
+      backup('2023-12-31T00:00:00.000Z'),
     ];
     expect(deleted(all, { keepMonthly: 3 }, '2024-03-15T00:00:00Z')).toEqual(['2023-12-31T00:00:00.000Z', '2024-02-01T00:00:00.000Z']);
   });
@@ -128,13 +157,18 @@ describe('selectBackupsToDelete', () => {
     const broken = backup('not a date', 'broken');
     const all = [broken, ...daily('2026-03-10', 3), backup('2026-03-10T02:00:00.000Z')];
     expect(deleted(all, { keepLast: 1 }, '2026-03-10T12:00:00Z')).toEqual(['2026-03-08T02:00:00.000Z', '2026-03-09T02:00:00.000Z']);
-    expect(planRetention(all, { keepLast: 1 }, new Date('2026-03-10T12:00:00Z')).keep.find((k) => k.manifest.id === 'broken')?.reasons).toEqual(['undated']);
+    expect(
+      planRetention(all, { keepLast: 1 }, new Date('2026-03-10T12:00:00Z')).keep.find((k) => k.manifest.id === 'broken')?.reasons,
+    ).toEqual(['undated']);
   });
 
   it('ignores rules that are not positive whole numbers instead of deleting more', () => {
     const all = daily('2026-03-10', 4);
     expect(deleted(all, { keepLast: -1 }, '2026-03-10T12:00:00Z')).toEqual([]);
-    expect(deleted(all, { keepLast: 1.5, keepDaily: 2 }, '2026-03-10T12:00:00Z')).toEqual(['2026-03-07T02:00:00.000Z', '2026-03-08T02:00:00.000Z']);
+    expect(deleted(all, { keepLast: 1.5, keepDaily: 2 }, '2026-03-10T12:00:00Z')).toEqual([
+      '2026-03-07T02:00:00.000Z',
+      '2026-03-08T02:00:00.000Z',
+    ]);
   });
 
   it('does not modify the list it is given', () => {

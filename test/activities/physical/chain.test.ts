@@ -1,13 +1,45 @@
 import { describe, expect, it } from 'vitest';
-import { ChainError, continuityProblems, resolveChain, selectPhysicalBackupsToDelete, withAncestors } from '../../../src/activities/physical/chain.ts';
+import {
+  ChainError,
+  continuityProblems,
+  resolveChain,
+  selectPhysicalBackupsToDelete,
+  withAncestors,
+} from '../../../src/activities/physical/chain.ts';
 import type { PhysicalBackupManifest } from '../../../src/workflows/physical/contracts.ts';
 
-function piece(id: string, parent: PhysicalBackupManifest | null, fromLsn: string, toLsn: string, startedAt: string, extra: Partial<PhysicalBackupManifest> = {}): PhysicalBackupManifest {
+function piece(
+  id: string,
+  parent: PhysicalBackupManifest | null,
+  fromLsn: string,
+  toLsn: string,
+  startedAt: string,
+  extra: Partial<PhysicalBackupManifest> = {},
+): PhysicalBackupManifest {
   return {
-    manifestVersion: 1, id, kind: parent ? 'physical-incremental' : 'physical-full', source: { connection: 'db1' }, target: 's3',
-    key: `physical-db1/${id}.xbstream.zst`, format: 'xbstream', compression: 'zstd', size: 10, sha256: 'a'.repeat(64), streamBytes: 20,
-    startedAt, finishedAt: startedAt, durationMs: 1, tool: { name: 'mariabackup', version: 'x' }, server: { version: '10.11.19-MariaDB', flavor: 'mariadb' },
-    chainId: parent ? parent.chainId : id, parentId: parent?.id ?? null, fromLsn, toLsn, binlog: null, scheduleId: null, ...extra,
+    manifestVersion: 1,
+    id,
+    kind: parent ? 'physical-incremental' : 'physical-full',
+    source: { connection: 'db1' },
+    target: 's3',
+    key: `physical-db1/${id}.xbstream.zst`,
+    format: 'xbstream',
+    compression: 'zstd',
+    size: 10,
+    sha256: 'a'.repeat(64),
+    streamBytes: 20,
+    startedAt,
+    finishedAt: startedAt,
+    durationMs: 1,
+    tool: { name: 'mariabackup', version: 'x' },
+    server: { version: '10.11.19-MariaDB', flavor: 'mariadb' },
+    chainId: parent ? parent.chainId : id,
+    parentId: parent?.id ?? null,
+    fromLsn,
+    toLsn,
+    binlog: null,
+    scheduleId: null,
+    ...extra,
   };
 }
 
@@ -25,13 +57,19 @@ describe('resolving a restore chain', () => {
   });
 
   it('picks the newest piece of the connection started at or before a time', () => {
-    expect(resolveChain(all, { connection: 'db1', before: new Date('2026-01-03T12:00:00Z') }).map((m) => m.id)).toEqual(['full1', 'inc1', 'inc2']);
+    expect(resolveChain(all, { connection: 'db1', before: new Date('2026-01-03T12:00:00Z') }).map((m) => m.id)).toEqual([
+      'full1',
+      'inc1',
+      'inc2',
+    ]);
     expect(resolveChain(all, { connection: 'db1', before: new Date('2026-01-09T00:00:00Z') }).map((m) => m.id)).toEqual(['full2', 'inc3']);
   });
 
   it('refuses an unknown id and a time before any backup', () => {
     expect(() => resolveChain(all, { backupId: 'nope' })).toThrow(ChainError);
-    expect(() => resolveChain(all, { connection: 'db1', before: new Date('2025-01-01T00:00:00Z') })).toThrow(/no physical backup of db1 started at or before/);
+    expect(() => resolveChain(all, { connection: 'db1', before: new Date('2025-01-01T00:00:00Z') })).toThrow(
+      /no physical backup of db1 started at or before/,
+    );
   });
 
   it('refuses a chain with a missing middle incremental, naming the missing piece', () => {
@@ -56,13 +94,19 @@ describe('resolving a restore chain', () => {
   });
 
   it('reports every other reason a chain cannot join up', () => {
-    const foreign = piece('foreign', inc1, '2000', '2100', '2026-01-03T00:00:00Z', { chainId: 'other', source: { connection: 'db2' }, tool: { name: 'xtrabackup', version: 'y' } });
+    const foreign = piece('foreign', inc1, '2000', '2100', '2026-01-03T00:00:00Z', {
+      chainId: 'other',
+      source: { connection: 'db2' },
+      tool: { name: 'xtrabackup', version: 'y' },
+    });
     const problems = continuityProblems([full, inc1, foreign]);
     expect(problems.join('\n')).toMatch(/belongs to chain other/);
     expect(problems.join('\n')).toMatch(/is of db2/);
     expect(problems.join('\n')).toMatch(/taken with xtrabackup/);
     expect(continuityProblems([inc1, inc2])[0]).toMatch(/not a full backup/);
-    expect(continuityProblems([full, piece('back', full, '1000', '900', '2026-01-02T00:00:00Z')]).join()).toMatch(/ends \(LSN 900\) before it starts/);
+    expect(continuityProblems([full, piece('back', full, '1000', '900', '2026-01-02T00:00:00Z')]).join()).toMatch(
+      /ends \(LSN 900\) before it starts/,
+    );
   });
 
   it('compares LSNs beyond 2^53 exactly', () => {
@@ -87,6 +131,8 @@ describe('retention of physical chains', () => {
   });
 
   it('keeps what the caller pins (another schedule depends on it)', () => {
-    expect(selectPhysicalBackupsToDelete(all, { keepLast: 1 }, new Date('2026-01-06T00:00:00Z'), ['inc1']).map((m) => m.id)).toEqual(['inc2']);
+    expect(selectPhysicalBackupsToDelete(all, { keepLast: 1 }, new Date('2026-01-06T00:00:00Z'), ['inc1']).map((m) => m.id)).toEqual([
+      'inc2',
+    ]);
   });
 });

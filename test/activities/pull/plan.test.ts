@@ -8,19 +8,34 @@ import { pullProfileSchema } from '../../../src/config/pull-profiles.ts';
 import type { Catalog } from '../../../src/activities/pull/pull-catalog.ts';
 import { workspaceCreatedAt, workspaceName } from '../../../src/workflows/pull/contracts.ts';
 
-const fk = (table: string, column: string, refTable: string): ForeignKey => ({ name: `fk_${table}_${column}`, table, columns: [column], refTable, refColumns: ['id'] });
+const fk = (table: string, column: string, refTable: string): ForeignKey => ({
+  name: `fk_${table}_${column}`,
+  table,
+  columns: [column],
+  refTable,
+  refColumns: ['id'],
+});
 
 describe('foreign-key order', () => {
   it('puts parents first and ignores self-references', () => {
-    const { order, cyclic } = topologicalOrder(['orders', 'users', 'items', 'categories'], [
-      fk('orders', 'user_id', 'users'), fk('items', 'order_id', 'orders'), fk('categories', 'parent_id', 'categories'), fk('users', 'x', 'elsewhere'),
-    ]);
+    const { order, cyclic } = topologicalOrder(
+      ['orders', 'users', 'items', 'categories'],
+      [
+        fk('orders', 'user_id', 'users'),
+        fk('items', 'order_id', 'orders'),
+        fk('categories', 'parent_id', 'categories'),
+        fk('users', 'x', 'elsewhere'),
+      ],
+    );
     expect(order).toEqual(['categories', 'users', 'orders', 'items']);
     expect(cyclic).toEqual([]);
   });
 
   it('breaks a cycle deterministically and still orders everything', () => {
-    const { order, cyclic } = topologicalOrder(['players', 'teams', 'scores'], [fk('players', 'team_id', 'teams'), fk('teams', 'captain_id', 'players'), fk('scores', 'player_id', 'players')]);
+    const { order, cyclic } = topologicalOrder(
+      ['players', 'teams', 'scores'],
+      [fk('players', 'team_id', 'teams'), fk('teams', 'captain_id', 'players'), fk('scores', 'player_id', 'players')],
+    );
     expect(order).toEqual(['players', 'scores', 'teams']);
     expect(cyclic).toEqual(['players']);
   });
@@ -28,19 +43,38 @@ describe('foreign-key order', () => {
 
 describe('subset planning', () => {
   const tables = [
-    { name: 'users', columns: ['id', 'manager_id'], primaryKey: ['id'], limit: { maxRows: 10, orderBy: 'id', direction: 'desc' as const }, since: null },
-    { name: 'orders', columns: ['id', 'user_id', 'created_at', 'updated_at'], primaryKey: ['id'], limit: null, since: '2024-01-01 00:00:00' },
+    {
+      name: 'users',
+      columns: ['id', 'manager_id'],
+      primaryKey: ['id'],
+      limit: { maxRows: 10, orderBy: 'id', direction: 'desc' as const },
+      since: null,
+    },
+    {
+      name: 'orders',
+      columns: ['id', 'user_id', 'created_at', 'updated_at'],
+      primaryKey: ['id'],
+      limit: null,
+      since: '2024-01-01 00:00:00',
+    },
   ];
-  const plan = planSubset({ source: 'src', workspace: 'ws', tables, foreignKeys: [fk('orders', 'user_id', 'users'), fk('users', 'manager_id', 'users')] });
+  const plan = planSubset({
+    source: 'src',
+    workspace: 'ws',
+    tables,
+    foreignKeys: [fk('orders', 'user_id', 'users'), fk('users', 'manager_id', 'users')],
+  });
 
   it('copies unlimited tables with the delta condition as parameters', () => {
-    expect(plan.copies).toEqual([{
-      table: 'orders',
-      statement: {
-        sql: 'INSERT INTO `ws`.`orders` (`id`, `user_id`, `created_at`, `updated_at`) SELECT s.`id`, s.`user_id`, s.`created_at`, s.`updated_at` FROM `src`.`orders` s WHERE (s.`created_at` >= ? OR s.`updated_at` >= ?)',
-        params: ['2024-01-01 00:00:00', '2024-01-01 00:00:00'],
+    expect(plan.copies).toEqual([
+      {
+        table: 'orders',
+        statement: {
+          sql: 'INSERT INTO `ws`.`orders` (`id`, `user_id`, `created_at`, `updated_at`) SELECT s.`id`, s.`user_id`, s.`created_at`, s.`updated_at` FROM `src`.`orders` s WHERE (s.`created_at` >= ? OR s.`updated_at` >= ?)',
+          params: ['2024-01-01 00:00:00', '2024-01-01 00:00:00'],
+        },
       },
-    }]);
+    ]);
   });
 
   it('pulls in parents of kept rows (bottom-up), self-references included', () => {
@@ -53,27 +87,63 @@ describe('subset planning', () => {
   it('seeds the first maxRows rows by orderBy then key, and prunes seeds whose parent is missing (top-down)', () => {
     expect(plan.seeds[0]!.statements[1]!.sql).toContain('ORDER BY `id` DESC LIMIT 10');
     expect(plan.prune).toHaveLength(1);
-    expect(plan.prune[0]!.mark.sql).toContain('w.`manager_id` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM `ws`.`users` p WHERE p.`id` = w.`manager_id`)');
+    expect(plan.prune[0]!.mark.sql).toContain(
+      'w.`manager_id` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM `ws`.`users` p WHERE p.`id` = w.`manager_id`)',
+    );
     expect(plan.cleanup.map((s) => s.sql)).toEqual(['DROP TABLE IF EXISTS `ws`.`_dbferry_seed_0`']);
   });
 
   it('seeds a leaf limited table in one INSERT … ORDER BY … LIMIT beside the copies and prunes it with a DELETE', () => {
     const leaf = planSubset({
-      source: 'src', workspace: 'ws',
+      source: 'src',
+      workspace: 'ws',
       tables: [
-        { name: 'orders', columns: ['id', 'note'], primaryKey: ['id'], limit: null, since: null, select: { sql: 's.`id`, CASE WHEN ? THEN 1 END', params: ['p'] } },
-        { name: 'log', columns: ['id', 'order_id'], primaryKey: ['id'], limit: { maxRows: 5, orderBy: 'id', direction: 'desc' as const }, since: null },
+        {
+          name: 'orders',
+          columns: ['id', 'note'],
+          primaryKey: ['id'],
+          limit: null,
+          since: null,
+          select: { sql: 's.`id`, CASE WHEN ? THEN 1 END', params: ['p'] },
+        },
+        {
+          name: 'log',
+          columns: ['id', 'order_id'],
+          primaryKey: ['id'],
+          limit: { maxRows: 5, orderBy: 'id', direction: 'desc' as const },
+          since: null,
+        },
       ],
       foreignKeys: [fk('log', 'order_id', 'orders')],
     });
-    expect(leaf.copies).toEqual([{ table: 'orders', statement: { sql: 'INSERT INTO `ws`.`orders` (`id`, `note`) SELECT s.`id`, CASE WHEN ? THEN 1 END FROM `src`.`orders` s', params: ['p'] } }]);
-    expect(leaf.leafSeeds).toEqual([{ table: 'log', statement: {
-      sql: 'INSERT INTO `ws`.`log` (`id`, `order_id`) SELECT s.`id`, s.`order_id` FROM `src`.`log` s ORDER BY s.`id` DESC LIMIT 5', params: [],
-    } }]);
+    expect(leaf.copies).toEqual([
+      {
+        table: 'orders',
+        statement: {
+          sql: 'INSERT INTO `ws`.`orders` (`id`, `note`) SELECT s.`id`, CASE WHEN ? THEN 1 END FROM `src`.`orders` s',
+          params: ['p'],
+        },
+      },
+    ]);
+    expect(leaf.leafSeeds).toEqual([
+      {
+        table: 'log',
+        statement: {
+          sql: 'INSERT INTO `ws`.`log` (`id`, `order_id`) SELECT s.`id`, s.`order_id` FROM `src`.`log` s ORDER BY s.`id` DESC LIMIT 5',
+          params: [],
+        },
+      },
+    ]);
     expect(leaf.seeds).toEqual([]);
-    expect(leaf.prune).toEqual([{ mark: {
-      sql: 'DELETE w FROM `ws`.`log` w WHERE w.`order_id` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM `ws`.`orders` p WHERE p.`id` = w.`order_id`)', params: [],
-    }, remove: [] }]);
+    expect(leaf.prune).toEqual([
+      {
+        mark: {
+          sql: 'DELETE w FROM `ws`.`log` w WHERE w.`order_id` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM `ws`.`orders` p WHERE p.`id` = w.`order_id`)',
+          params: [],
+        },
+        remove: [],
+      },
+    ]);
     expect(leaf.cleanup).toEqual([]);
     // Referenced (here by itself) or referencing a limited table: no leaf, the marker path as before.
     expect(plan.leafSeeds).toEqual([]);
@@ -82,17 +152,34 @@ describe('subset planning', () => {
   it('fuses rules into the copy only where no key column is sanitized', () => {
     const rule = (column: string) => ({ column, rule: { type: 'email' as const, exclude: [], deterministic: false }, maxLength: 100 });
     const t = (table: string, sanitize: ReturnType<typeof rule>[], primaryKey = ['id']) => ({
-      table, mode: 'full' as const, since: null, limit: null, sanitize, timestamps: false, columns: [], otherTextColumns: [], primaryKey, approxRows: 0,
+      table,
+      mode: 'full' as const,
+      since: null,
+      limit: null,
+      sanitize,
+      timestamps: false,
+      columns: [],
+      otherTextColumns: [],
+      primaryKey,
+      approxRows: 0,
     });
     const fused = fusedTables(
-      [t('users', [rule('email')]), t('accounts', [rule('owner_email')]), t('owners', [rule('email')]), t('keyed', [rule('code')], ['code']), t('plain', [])],
+      [
+        t('users', [rule('email')]),
+        t('accounts', [rule('owner_email')]),
+        t('owners', [rule('email')]),
+        t('keyed', [rule('code')], ['code']),
+        t('plain', []),
+      ],
       [{ name: 'fk', table: 'accounts', columns: ['owner_email'], refTable: 'owners', refColumns: ['email'] }],
     );
     expect([...fused]).toEqual(['users']);
   });
 
   it('refuses a limit on a table without a primary key', () => {
-    expect(() => planSubset({ source: 's', workspace: 'w', foreignKeys: [], tables: [{ ...tables[0]!, primaryKey: [] }] })).toThrow(/no primary key/);
+    expect(() => planSubset({ source: 's', workspace: 'w', foreignKeys: [], tables: [{ ...tables[0]!, primaryKey: [] }] })).toThrow(
+      /no primary key/,
+    );
   });
 });
 
@@ -114,16 +201,28 @@ const catalog: Catalog = {
   foreignKeys: [fk('orders', 'user_id', 'users')],
   approxRows: { users: 10, orders: 20, telemetry: 5 },
 };
-const profile = (over: Record<string, unknown> = {}) => pullProfileSchema.parse({
-  source: { connection: 'prod', database: 'app' }, destination: { connection: 'dev', database: 'app' },
-  sanitize: { users: { email: { type: 'email' }, full_name: { type: 'name' } } }, excludeTables: ['telemetry', 'not_there'], ...over,
-});
-const request = { full: false, tables: null, watermarks: { users: '2024-05-01 00:00:00', orders: '2024-05-01 00:00:00' }, destinationTables: new Set(['users', 'orders']) };
+const profile = (over: Record<string, unknown> = {}) =>
+  pullProfileSchema.parse({
+    source: { connection: 'prod', database: 'app' },
+    destination: { connection: 'dev', database: 'app' },
+    sanitize: { users: { email: { type: 'email' }, full_name: { type: 'name' } } },
+    excludeTables: ['telemetry', 'not_there'],
+    ...over,
+  });
+const request = {
+  full: false,
+  tables: null,
+  watermarks: { users: '2024-05-01 00:00:00', orders: '2024-05-01 00:00:00' },
+  destinationTables: new Set(['users', 'orders']),
+};
 
 describe('pull planning against the catalogue', () => {
   it('orders tables, skips excluded ones, and pulls deltas only where timestamps and a watermark exist', () => {
     const plan = planPull(profile(), catalog, request);
-    expect(plan.tables.map((t) => [t.table, t.mode, t.since])).toEqual([['users', 'delta', '2024-05-01 00:00:00'], ['orders', 'full', null]]);
+    expect(plan.tables.map((t) => [t.table, t.mode, t.since])).toEqual([
+      ['users', 'delta', '2024-05-01 00:00:00'],
+      ['orders', 'full', null],
+    ]);
     expect(plan.excluded).toEqual(['telemetry']);
     expect(plan.tables[0]!.columns).not.toContain('email_domain');
     expect(plan.tables[0]!.otherTextColumns).toEqual([]);
@@ -132,29 +231,72 @@ describe('pull planning against the catalogue', () => {
   });
 
   it.each([
-    ['an unknown table in a rule', { sanitize: { ghosts: { email: { type: 'email' } } } }, 'sanitize.ghosts: no table "ghosts" in prod/app'],
-    ['an unknown column in a rule', { sanitize: { users: { email: { type: 'email' }, full_name: { type: 'name' }, nope: { type: 'name' } } } }, 'sanitize.users.nope: no column "nope" in table "users" of the source database'],
-    ['a text type on a number column', { sanitize: { users: { email: { type: 'email' }, full_name: { type: 'name' }, age: { type: 'phone' } } } }, /sanitize\.users\.age: type "phone" writes text, but the column is int/],
-    ['null on a NOT NULL column', { sanitize: { users: { email: { type: 'email' }, full_name: { type: 'null' } } } }, /sanitize\.users\.full_name: type "null" on a NOT NULL column/],
-    ['a generated column', { sanitize: { users: { email: { type: 'email' }, full_name: { type: 'name' }, email_domain: { type: 'text' } } } }, /sanitize\.users\.email_domain: is a generated column/],
-    ['a limit on an unknown order column', { limits: { users: { maxRows: 5, orderBy: 'nope' } } }, 'limits.users.orderBy: no column "nope" in table "users"'],
-    ['a limit on a table without a primary key', { excludeTables: [], limits: { telemetry: { maxRows: 5 } } }, /limits\.telemetry: table "telemetry" has no primary key/],
+    [
+      'an unknown table in a rule',
+      { sanitize: { ghosts: { email: { type: 'email' } } } },
+      'sanitize.ghosts: no table "ghosts" in prod/app',
+    ],
+    [
+      'an unknown column in a rule',
+      { sanitize: { users: { email: { type: 'email' }, full_name: { type: 'name' }, nope: { type: 'name' } } } },
+      'sanitize.users.nope: no column "nope" in table "users" of the source database',
+    ],
+    [
+      'a text type on a number column',
+      { sanitize: { users: { email: { type: 'email' }, full_name: { type: 'name' }, age: { type: 'phone' } } } },
+      /sanitize\.users\.age: type "phone" writes text, but the column is int/,
+    ],
+    [
+      'null on a NOT NULL column',
+      { sanitize: { users: { email: { type: 'email' }, full_name: { type: 'null' } } } },
+      /sanitize\.users\.full_name: type "null" on a NOT NULL column/,
+    ],
+    [
+      'a generated column',
+      { sanitize: { users: { email: { type: 'email' }, full_name: { type: 'name' }, email_domain: { type: 'text' } } } },
+      /sanitize\.users\.email_domain: is a generated column/,
+    ],
+    [
+      'a limit on an unknown order column',
+      { limits: { users: { maxRows: 5, orderBy: 'nope' } } },
+      'limits.users.orderBy: no column "nope" in table "users"',
+    ],
+    [
+      'a limit on a table without a primary key',
+      { excludeTables: [], limits: { telemetry: { maxRows: 5 } } },
+      /limits\.telemetry: table "telemetry" has no primary key/,
+    ],
   ])('refuses %s, naming the field', (_label, over, message) => {
     expect(() => planPull(profile(over), catalog, request)).toThrow(PullPlanError);
     expect(() => planPull(profile(over), catalog, request)).toThrow(message);
   });
 
   it('dumps a whole table with no rules straight from the source, unless it is a delta or references a limited table', () => {
-    const direct = (over: Record<string, unknown>, req = request) => Object.fromEntries(planPull(profile(over), catalog, req).tables.map((t) => [t.table, t.direct]));
+    const direct = (over: Record<string, unknown>, req = request) =>
+      Object.fromEntries(planPull(profile(over), catalog, req).tables.map((t) => [t.table, t.direct]));
     expect(direct({})).toEqual({ users: false, orders: true });
     expect(direct({ excludeTables: [] }, { ...request, full: true })).toEqual({ users: false, orders: true, telemetry: true });
     // orders references users: a limit on users makes orders' rows matter to the subset.
     expect(direct({ limits: { users: { maxRows: 3 } } })).toEqual({ users: false, orders: false });
     expect(direct({ limits: { orders: { maxRows: 3 } } })).toEqual({ users: false, orders: false });
-    expect(direct({ sanitize: { users: { email: { type: 'email' }, full_name: { type: 'name' } }, orders: { user_id: { type: 'fixed', value: 1 } } } })).toEqual({ users: false, orders: false });
+    expect(
+      direct({
+        sanitize: { users: { email: { type: 'email' }, full_name: { type: 'name' } }, orders: { user_id: { type: 'fixed', value: 1 } } },
+      }),
+    ).toEqual({ users: false, orders: false });
     // A delta table's rows are filtered by the watermark, so it is copied.
-    const deltaOrders = { ...catalog, columns: [...catalog.columns, { table: 'orders', name: 'created_at', dataType: 'datetime', maxLength: null, nullable: true, generated: false }, { table: 'orders', name: 'updated_at', dataType: 'datetime', maxLength: null, nullable: true, generated: false }] };
-    expect(planPull(profile(), deltaOrders, request).tables.map((t) => [t.table, t.mode, t.direct])).toEqual([['users', 'delta', false], ['orders', 'delta', false]]);
+    const deltaOrders = {
+      ...catalog,
+      columns: [
+        ...catalog.columns,
+        { table: 'orders', name: 'created_at', dataType: 'datetime', maxLength: null, nullable: true, generated: false },
+        { table: 'orders', name: 'updated_at', dataType: 'datetime', maxLength: null, nullable: true, generated: false },
+      ],
+    };
+    expect(planPull(profile(), deltaOrders, request).tables.map((t) => [t.table, t.mode, t.direct])).toEqual([
+      ['users', 'delta', false],
+      ['orders', 'delta', false],
+    ]);
   });
 
   it('refuses requested tables that do not exist or are excluded', () => {
@@ -171,14 +313,36 @@ describe('pull planning against the catalogue', () => {
 });
 
 describe('the PII guard', () => {
-  it.each(['email', 'contactEmail', 'phone_number', 'password', 'first_name', 'lastName', 'home_address', 'date_of_birth', 'ssn', 'iban', 'remember_token', 'last_login_ip', 'name'])('flags %s', (c) => {
+  it.each([
+    'email',
+    'contactEmail',
+    'phone_number',
+    'password',
+    'first_name',
+    'lastName',
+    'home_address',
+    'date_of_birth',
+    'ssn',
+    'iban',
+    'remember_token',
+    'last_login_ip',
+    'name',
+  ])('flags %s', (c) => {
     expect(looksPersonal(c)).toBe(true);
   });
   it.each(['id', 'created_at', 'status', 'total', 'description', 'zipper_count', 'ship_date'])('lets %s through', (c) => {
     expect(looksPersonal(c)).toBe(false);
   });
   it('honours *.column allowances', () => {
-    expect(findUnruledPii([{ table: 'a', name: 'name' }, { table: 'b', name: 'name' }], { sanitize: {}, piiAllow: ['*.name'] })).toEqual([]);
+    expect(
+      findUnruledPii(
+        [
+          { table: 'a', name: 'name' },
+          { table: 'b', name: 'name' },
+        ],
+        { sanitize: {}, piiAllow: ['*.name'] },
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -194,33 +358,80 @@ describe('workspace names', () => {
 
 describe('pull planning for unique columns', () => {
   const col = (name: string, over: Partial<Catalog['columns'][number]> = {}): Catalog['columns'][number] => ({
-    table: 'members', name, dataType: 'varchar', maxLength: 100, nullable: true, generated: false, unique: true, uniquePrefix: null, ...over,
+    table: 'members',
+    name,
+    dataType: 'varchar',
+    maxLength: 100,
+    nullable: true,
+    generated: false,
+    unique: true,
+    uniquePrefix: null,
+    ...over,
   });
   const uniqueCatalog: Catalog = {
     tables: ['members'],
     columns: [
-      col('id', { dataType: 'int', maxLength: null, nullable: false }), col('full_name'), col('bio', { unique: false, maxLength: 10 }),
-      col('handle', { maxLength: 30 }), col('phone', { maxLength: 20 }), col('code', { uniquePrefix: 10 }), col('nickname'),
-      col('password', { maxLength: 255 }), col('token', { nullable: false }), col('label', { dataType: 'text', maxLength: 65535 }),
+      col('id', { dataType: 'int', maxLength: null, nullable: false }),
+      col('full_name'),
+      col('bio', { unique: false, maxLength: 10 }),
+      col('handle', { maxLength: 30 }),
+      col('phone', { maxLength: 20 }),
+      col('code', { uniquePrefix: 10 }),
+      col('nickname'),
+      col('password', { maxLength: 255 }),
+      col('token', { nullable: false }),
+      col('label', { dataType: 'text', maxLength: 65535 }),
     ],
-    primaryKeys: { members: ['id'] }, foreignKeys: [], approxRows: { members: 1 },
+    primaryKeys: { members: ['id'] },
+    foreignKeys: [],
+    approxRows: { members: 1 },
   };
-  const plan = (sanitize: Record<string, unknown>) => planPull(profile({ sanitize: { members: sanitize }, excludeTables: [], piiGuard: false }), uniqueCatalog, { ...request, tables: ['members'] });
+  const plan = (sanitize: Record<string, unknown>) =>
+    planPull(profile({ sanitize: { members: sanitize }, excludeTables: [], piiGuard: false }), uniqueCatalog, {
+      ...request,
+      tables: ['members'],
+    });
 
   it('marks rules on unique columns, and only those', () => {
-    const rules = plan({ full_name: { type: 'name' }, bio: { type: 'text' }, nickname: { type: 'null' }, label: { type: 'text' } }).tables[0]!.sanitize;
-    expect(rules.map((r) => [r.column, r.unique])).toEqual([['full_name', true], ['bio', false], ['nickname', true], ['label', true]]);
+    const rules = plan({ full_name: { type: 'name' }, bio: { type: 'text' }, nickname: { type: 'null' }, label: { type: 'text' } })
+      .tables[0]!.sanitize;
+    expect(rules.map((r) => [r.column, r.unique])).toEqual([
+      ['full_name', true],
+      ['bio', false],
+      ['nickname', true],
+      ['label', true],
+    ]);
     // A catalogue without the flag (older callers) plans non-unique rules.
     expect(planPull(profile(), catalog, request).tables[0]!.sanitize.map((r) => r.unique)).toEqual([false, false]);
   });
 
   it.each([
-    ['hash', { password: { type: 'hash' } }, 'sanitize.members.password: type "hash" writes the same value into every row, but the column is in a unique index or the primary key; use "null" (NULLs never collide) or a generating type such as "text"'],
-    ['fixed', { nickname: { type: 'fixed', value: 'x' } }, /^sanitize\.members\.nickname: type "fixed" writes the same value into every row/],
+    [
+      'hash',
+      { password: { type: 'hash' } },
+      'sanitize.members.password: type "hash" writes the same value into every row, but the column is in a unique index or the primary key; use "null" (NULLs never collide) or a generating type such as "text"',
+    ],
+    [
+      'fixed',
+      { nickname: { type: 'fixed', value: 'x' } },
+      /^sanitize\.members\.nickname: type "fixed" writes the same value into every row/,
+    ],
     ['fixed on NOT NULL', { token: { type: 'fixed', value: 'x' } }, /token: .*; use a generating type such as "text"$/],
-    ['a name too wide for the column', { handle: { type: 'name' } }, 'sanitize.members.handle: is in a unique index, and unique "name" fakes need 39 characters; the column holds only 30'],
-    ['a phone too wide for the column', { phone: { type: 'phone' } }, 'sanitize.members.phone: is in a unique index, and unique "phone" fakes need 27 characters; the column holds only 20'],
-    ['a unique prefix too short for the tag', { code: { type: 'text' } }, 'sanitize.members.code: is in a unique index that covers only its first 10 characters, and unique "text" fakes need 18 to differ'],
+    [
+      'a name too wide for the column',
+      { handle: { type: 'name' } },
+      'sanitize.members.handle: is in a unique index, and unique "name" fakes need 39 characters; the column holds only 30',
+    ],
+    [
+      'a phone too wide for the column',
+      { phone: { type: 'phone' } },
+      'sanitize.members.phone: is in a unique index, and unique "phone" fakes need 27 characters; the column holds only 20',
+    ],
+    [
+      'a unique prefix too short for the tag',
+      { code: { type: 'text' } },
+      'sanitize.members.code: is in a unique index that covers only its first 10 characters, and unique "text" fakes need 18 to differ',
+    ],
   ])('refuses %s on a unique column, naming the field', (_label, sanitize, message) => {
     expect(() => plan(sanitize)).toThrow(PullPlanError);
     expect(() => plan(sanitize)).toThrow(message);
@@ -231,13 +442,26 @@ describe('pull planning for unique columns', () => {
   });
 
   it('gives every deterministic rule of a type the unique form when one of them is on a unique column, so joins still match', () => {
-    const wide = { ...uniqueCatalog, columns: [...uniqueCatalog.columns, col('alias', { unique: false }), col('motto', { unique: false, maxLength: 120 })] };
-    const rules = (sanitize: Record<string, unknown>) => planPull(profile({ sanitize: { members: sanitize }, excludeTables: [], piiGuard: false, secretEnv: 'S' }), wide, { ...request, tables: ['members'] }).tables[0]!.sanitize;
+    const wide = {
+      ...uniqueCatalog,
+      columns: [...uniqueCatalog.columns, col('alias', { unique: false }), col('motto', { unique: false, maxLength: 120 })],
+    };
+    const rules = (sanitize: Record<string, unknown>) =>
+      planPull(profile({ sanitize: { members: sanitize }, excludeTables: [], piiGuard: false, secretEnv: 'S' }), wide, {
+        ...request,
+        tables: ['members'],
+      }).tables[0]!.sanitize;
     const det = { type: 'name', deterministic: true };
-    expect(rules({ full_name: det, alias: det, motto: { type: 'name' } }).map((r) => [r.column, r.unique])).toEqual([['full_name', true], ['alias', true], ['motto', false]]);
+    expect(rules({ full_name: det, alias: det, motto: { type: 'name' } }).map((r) => [r.column, r.unique])).toEqual([
+      ['full_name', true],
+      ['alias', true],
+      ['motto', false],
+    ]);
     // Without a deterministic rule on a unique column, non-unique columns keep the short form.
     expect(rules({ alias: det }).map((r) => r.unique)).toEqual([false]);
     // A column too narrow for the shared form is refused, saying which rule decided it.
-    expect(() => rules({ full_name: det, bio: det })).toThrow('sanitize.members.bio: deterministic "name" fakes take the unique form (sanitize.members.full_name is in a unique index, and joins between them must match), which needs 39 characters; the column holds only 10');
+    expect(() => rules({ full_name: det, bio: det })).toThrow(
+      'sanitize.members.bio: deterministic "name" fakes take the unique form (sanitize.members.full_name is in a unique index, and joins between them must match), which needs 39 characters; the column holds only 10',
+    );
   });
 });

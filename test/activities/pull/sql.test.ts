@@ -1,9 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { excludeCondition, likePattern } from '../../../src/activities/pull/patterns.ts';
-import { gateStatement, sanitizeAssignment, sanitizedSelectList, sanitizeExpression, sanitizeStatement, SANITIZED_PASSWORD_HASH, uniqueFormLength, type SanitizeColumn } from '../../../src/activities/pull/sanitize-sql.ts';
+import {
+  gateStatement,
+  sanitizeAssignment,
+  sanitizedSelectList,
+  sanitizeExpression,
+  sanitizeStatement,
+  SANITIZED_PASSWORD_HASH,
+  uniqueFormLength,
+  type SanitizeColumn,
+} from '../../../src/activities/pull/sanitize-sql.ts';
 import { sanitizeRuleSchema } from '../../../src/config/pull-profiles.ts';
 
-const column = (name: string, rule: unknown, maxLength: number | null = 191): SanitizeColumn => ({ column: name, rule: sanitizeRuleSchema.parse(rule), maxLength });
+const column = (name: string, rule: unknown, maxLength: number | null = 191): SanitizeColumn => ({
+  column: name,
+  rule: sanitizeRuleSchema.parse(rule),
+  maxLength,
+});
 
 describe('exclude patterns', () => {
   it.each([
@@ -31,7 +44,9 @@ describe('sanitization SQL', () => {
       column('email', { type: 'email', exclude: ['*@corp.com'], deterministic: true }),
       column('nickname', { type: 'null' }),
     ]);
-    expect(s.sql).toMatch(/^UPDATE `_dbferry_tmp_1_a`\.`users` SET `email` = CASE WHEN `email` IS NULL OR `email` = '' THEN `email` WHEN `email` LIKE \? THEN `email` ELSE /);
+    expect(s.sql).toMatch(
+      /^UPDATE `_dbferry_tmp_1_a`\.`users` SET `email` = CASE WHEN `email` IS NULL OR `email` = '' THEN `email` WHEN `email` LIKE \? THEN `email` ELSE /,
+    );
     expect(s.sql).toContain("SHA2(CONCAT(@dbferry_pull_key, '|', LOWER(TRIM(`email`))), 256)");
     expect(s.sql).toContain('`nickname` = CASE  WHEN 1 THEN NULL END');
     expect(s.params).toEqual(['%@corp.com']);
@@ -56,30 +71,43 @@ describe('sanitization SQL', () => {
 
   it('passes fixed values and the password hash as parameters', () => {
     expect(sanitizeAssignment(column('note', { type: 'fixed', value: "x'); DROP TABLE t; --" }))).toEqual({
-      sql: '`note` = CASE  WHEN 1 THEN ? END', params: ["x'); DROP TABLE t; --"],
+      sql: '`note` = CASE  WHEN 1 THEN ? END',
+      params: ["x'); DROP TABLE t; --"],
     });
     expect(sanitizeAssignment(column('password', { type: 'hash' })).params).toEqual([SANITIZED_PASSWORD_HASH]);
   });
 
   it('selects fake values straight from the source row when sanitization is fused into the copy', () => {
-    const list = sanitizedSelectList(['id', 'email', 'note'], [
-      column('email', { type: 'email', exclude: ['*@corp.com'] }), column('note', { type: 'fixed', value: 'x' }),
-    ], 's');
-    expect(list.sql).toMatch(/^s\.`id`, CASE WHEN s\.`email` IS NULL OR s\.`email` = '' THEN s\.`email` WHEN s\.`email` LIKE \? THEN s\.`email` ELSE /);
+    const list = sanitizedSelectList(
+      ['id', 'email', 'note'],
+      [column('email', { type: 'email', exclude: ['*@corp.com'] }), column('note', { type: 'fixed', value: 'x' })],
+      's',
+    );
+    expect(list.sql).toMatch(
+      /^s\.`id`, CASE WHEN s\.`email` IS NULL OR s\.`email` = '' THEN s\.`email` WHEN s\.`email` LIKE \? THEN s\.`email` ELSE /,
+    );
     expect(list.sql).toContain("SHA2(CONCAT(@dbferry_run_key, '|', LOWER(TRIM(s.`email`))), 256)");
     expect(list.sql).toMatch(/, CASE {2}WHEN 1 THEN \? END$/);
     expect(list.params).toEqual(['%@corp.com', 'x']);
     // The same expression as the UPDATE's, so both paths give equal fakes for equal inputs.
-    expect(sanitizeExpression(column('email', { type: 'email' }), '`email`').sql).toBe(sanitizeAssignment(column('email', { type: 'email' })).sql.replace(/^`email` = /, ''));
+    expect(sanitizeExpression(column('email', { type: 'email' }), '`email`').sql).toBe(
+      sanitizeAssignment(column('email', { type: 'email' })).sql.replace(/^`email` = /, ''),
+    );
   });
 
   it('refuses identifiers outside the safe alphabet even if they got this far', () => {
-    expect(() => sanitizeStatement('ws', 'users`; DROP', [column('email', { type: 'email' })])).toThrow(/refusing to quote invalid identifier/);
+    expect(() => sanitizeStatement('ws', 'users`; DROP', [column('email', { type: 'email' })])).toThrow(
+      /refusing to quote invalid identifier/,
+    );
   });
 
   it('builds a gate that joins the source by primary key and checks sibling text columns for identity values', () => {
     const { statement, checks } = gateStatement({
-      workspace: 'ws', source: 'src', table: 'users', primaryKey: ['id'], otherTextColumns: ['login'],
+      workspace: 'ws',
+      source: 'src',
+      table: 'users',
+      primaryKey: ['id'],
+      otherTextColumns: ['login'],
       columns: [column('email', { type: 'email', exclude: ['*@corp.com'] }), column('password', { type: 'hash' })],
     });
     expect(statement.sql).toMatch(/FROM `ws`\.`users` w JOIN `src`\.`users` s ON s\.`id` = w\.`id`$/);
@@ -94,14 +122,24 @@ describe('sanitization SQL', () => {
   });
 
   it('falls back to a value lookup in the whole source column without a primary key', () => {
-    const { statement } = gateStatement({ workspace: 'ws', source: 'src', table: 'log', primaryKey: [], otherTextColumns: [], columns: [column('ip', { type: 'fixed', value: '0.0.0.0' })] });
+    const { statement } = gateStatement({
+      workspace: 'ws',
+      source: 'src',
+      table: 'log',
+      primaryKey: [],
+      otherTextColumns: [],
+      columns: [column('ip', { type: 'fixed', value: '0.0.0.0' })],
+    });
     expect(statement.sql).toContain('EXISTS (SELECT 1 FROM `src`.`log` s WHERE s.`ip` = w.`ip`)');
     expect(statement.sql).not.toContain('JOIN');
   });
 });
 
 describe('sanitization SQL for unique columns', () => {
-  const unique = (name: string, rule: unknown, maxLength: number | null = 191): SanitizeColumn => ({ ...column(name, rule, maxLength), unique: true });
+  const unique = (name: string, rule: unknown, maxLength: number | null = 191): SanitizeColumn => ({
+    ...column(name, rule, maxLength),
+    unique: true,
+  });
   const seed = "SHA2(CONCAT(@dbferry_run_key, '|', `c`), 256)";
   const tag = `SUBSTRING(${seed}, 49, 16)`;
 
@@ -124,7 +162,7 @@ describe('sanitization SQL for unique columns', () => {
     }
     const name = sanitizeAssignment(unique('c', { type: 'name' })).sql;
     expect(name).toContain(`' ', ${tag})`);
-    expect(name).toContain("CHAR(65 + MOD(CONV(SUBSTRING(" + seed + ", 13, 6), 16, 10), 26)), '. '");
+    expect(name).toContain('CHAR(65 + MOD(CONV(SUBSTRING(' + seed + ", 13, 6), 16, 10), 26)), '. '");
     const phone = sanitizeAssignment(unique('c', { type: 'phone' })).sql;
     expect(phone).toContain(`CONCAT('+1-555-', LPAD(CONV(${tag}, 16, 10), 20, '0'))`);
     expect(phone).toContain(`CONCAT('+1-556-', LPAD(CONV(${tag}, 16, 10), 20, '0'))`);
@@ -138,9 +176,15 @@ describe('sanitization SQL for unique columns', () => {
   });
 
   it('keys unique forms like the others, so deterministic fakes match across tables and paths', () => {
-    expect(sanitizeAssignment(unique('c', { type: 'name', deterministic: true })).sql).toContain("SHA2(CONCAT(@dbferry_pull_key, '|', `c`), 256)");
-    expect(sanitizeExpression(unique('c', { type: 'phone' }), '`c`').sql).toBe(sanitizeAssignment(unique('c', { type: 'phone' })).sql.replace(/^`c` = /, ''));
-    expect(sanitizedSelectList(['c'], [unique('c', { type: 'address' })], 's').sql).toContain("SHA2(CONCAT(@dbferry_run_key, '|', s.`c`), 256), 49, 16)");
+    expect(sanitizeAssignment(unique('c', { type: 'name', deterministic: true })).sql).toContain(
+      "SHA2(CONCAT(@dbferry_pull_key, '|', `c`), 256)",
+    );
+    expect(sanitizeExpression(unique('c', { type: 'phone' }), '`c`').sql).toBe(
+      sanitizeAssignment(unique('c', { type: 'phone' })).sql.replace(/^`c` = /, ''),
+    );
+    expect(sanitizedSelectList(['c'], [unique('c', { type: 'address' })], 's').sql).toContain(
+      "SHA2(CONCAT(@dbferry_run_key, '|', s.`c`), 256), 49, 16)",
+    );
   });
 
   it('still lets a unique column be nulled, and refuses one value for every row', () => {
@@ -150,8 +194,19 @@ describe('sanitization SQL for unique columns', () => {
   });
 
   it('says how many characters each unique form needs', () => {
-    expect(Object.fromEntries((['email', 'name', 'phone', 'address', 'text', 'null', 'hash', 'fixed'] as const).map((t) => [t, uniqueFormLength(t)]))).toEqual({
-      email: 25, name: 39, phone: 27, address: 57, text: 18, null: 0, hash: null, fixed: null,
+    expect(
+      Object.fromEntries(
+        (['email', 'name', 'phone', 'address', 'text', 'null', 'hash', 'fixed'] as const).map((t) => [t, uniqueFormLength(t)]),
+      ),
+    ).toEqual({
+      email: 25,
+      name: 39,
+      phone: 27,
+      address: 57,
+      text: 18,
+      null: 0,
+      hash: null,
+      fixed: null,
     });
   });
 });

@@ -22,10 +22,14 @@ const one = async (sql: string, params: unknown[] = []): Promise<Record<string, 
   const [rows] = await conn.query<RowDataPacket[]>(sql, params);
   return Object.fromEntries(Object.entries(rows[0]!).map(([k, v]) => [k, Number(v)]));
 };
-const profile = (sanitize: Record<string, unknown>) => pullProfileSchema.parse({
-  source: { connection: 'src', database: db }, destination: { connection: 'dst', database: 'elsewhere' },
-  secretEnv: 'DBFERRY_TEST_SECRET', piiGuard: false, sanitize,
-});
+const profile = (sanitize: Record<string, unknown>) =>
+  pullProfileSchema.parse({
+    source: { connection: 'src', database: db },
+    destination: { connection: 'dst', database: 'elsewhere' },
+    secretEnv: 'DBFERRY_TEST_SECRET',
+    piiGuard: false,
+    sanitize,
+  });
 const request = (tables: string[]) => ({ full: true, tables, watermarks: {}, destinationTables: new Set<string>() });
 /** The rules as the planner hands them to the sanitizer, read from the real catalogue. */
 async function planned(table: string, rules: Record<string, unknown>): Promise<SanitizeColumn[]> {
@@ -42,7 +46,10 @@ beforeAll(async () => {
   pool = mysql.createPool({ host: '127.0.0.1', port: 3306, user: 'root', password: '', connectionLimit: 1 });
   await conn.query(`CREATE DATABASE \`${db}\``);
   await conn.query(`USE \`${db}\``);
-  await conn.query(`SET ${DETERMINISTIC_KEY_VAR} = ?, ${RUN_KEY_VAR} = ?`, ['deterministic-test-secret-0123456789', randomBytes(32).toString('hex')]);
+  await conn.query(`SET ${DETERMINISTIC_KEY_VAR} = ?, ${RUN_KEY_VAR} = ?`, [
+    'deterministic-test-secret-0123456789',
+    randomBytes(32).toString('hex'),
+  ]);
   // Every sanitized column is unique in a different way: alone, in a composite index, as a prefix long enough.
   await conn.query(`CREATE TABLE people (
     id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, phone VARCHAR(40) NOT NULL, address VARCHAR(120) NOT NULL,
@@ -68,7 +75,8 @@ describe('fakes on unique columns (MariaDB)', () => {
     const catalog = await readCatalog(pool, db);
     const col = (name: string) => catalog.columns.find((c) => c.table === 'people' && c.name === name)!;
     expect(['id', 'name', 'phone', 'region', 'address', 'note', 'nick'].map((c) => [c, col(c).unique])).toEqual(
-      ['id', 'name', 'phone', 'region', 'address', 'note', 'nick'].map((c) => [c, true]));
+      ['id', 'name', 'phone', 'region', 'address', 'note', 'nick'].map((c) => [c, true]),
+    );
     expect(col('address').uniquePrefix).toBe(80);
     expect(col('name').uniquePrefix).toBeNull();
     expect(catalog.primaryKeys.people).toEqual(['id']);
@@ -77,7 +85,9 @@ describe('fakes on unique columns (MariaDB)', () => {
 
   it('refuses hash and fixed on a unique column at planning time', async () => {
     await expect(planned('people', { note: { type: 'hash' } })).rejects.toThrow(PullPlanError);
-    await expect(planned('people', { note: { type: 'hash' } })).rejects.toThrow(/^sanitize\.people\.note: type "hash" writes the same value into every row/);
+    await expect(planned('people', { note: { type: 'hash' } })).rejects.toThrow(
+      /^sanitize\.people\.note: type "hash" writes the same value into every row/,
+    );
     await expect(planned('people', { phone: { type: 'fixed', value: '0' } })).rejects.toThrow(/^sanitize\.people\.phone: type "fixed"/);
   });
 
@@ -87,7 +97,13 @@ describe('fakes on unique columns (MariaDB)', () => {
       expect(rule!.unique, column).toBe(true);
       await expect(run('people', [{ ...rule!, unique: false }]), column).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });
     }
-    expect((await one('SELECT COUNT(*) AS n FROM people p JOIN people_orig o USING (id) WHERE p.name = o.name AND p.phone = o.phone AND p.address = o.address AND p.note <=> o.note')).n).toBe(ROWS);
+    expect(
+      (
+        await one(
+          'SELECT COUNT(*) AS n FROM people p JOIN people_orig o USING (id) WHERE p.name = o.name AND p.phone = o.phone AND p.address = o.address AND p.note <=> o.note',
+        )
+      ).n,
+    ).toBe(ROWS);
   });
 
   it('gives 200,000 distinct originals 200,000 distinct fakes, none equal to its original', async () => {
@@ -108,8 +124,20 @@ describe('fakes on unique columns (MariaDB)', () => {
         SUM(NOT (CAST(p.note AS BINARY) REGEXP '^[0-9a-f]{16} (L|S)')) AS badNotes
       FROM people p JOIN people_orig o USING (id)`);
     expect(stats).toEqual({
-      n: ROWS, names: ROWS, phones: ROWS, addresses: ROWS, notes: ROWS - ROWS / 1000, originalNotes: ROWS - ROWS / 1000, nicks: 0,
-      unchanged: 0, nullNotes: ROWS / 1000, noteLengths: 0, badNames: 0, badPhones: 0, badAddresses: 0, badNotes: 0,
+      n: ROWS,
+      names: ROWS,
+      phones: ROWS,
+      addresses: ROWS,
+      notes: ROWS - ROWS / 1000,
+      originalNotes: ROWS - ROWS / 1000,
+      nicks: 0,
+      unchanged: 0,
+      nullNotes: ROWS / 1000,
+      noteLengths: 0,
+      badNames: 0,
+      badPhones: 0,
+      badAddresses: 0,
+      badNotes: 0,
     });
   });
 
@@ -119,7 +147,8 @@ describe('fakes on unique columns (MariaDB)', () => {
         phone VARCHAR(40) NOT NULL UNIQUE, address VARCHAR(120) NOT NULL UNIQUE, note VARCHAR(60) NOT NULL UNIQUE, KEY (original))`);
     }
     // 1..30000 and 20001..50000: 10,000 values in both tables, under different ids.
-    const fill = (table: string, from: number, to: number) => conn.query(`INSERT INTO ${table}
+    const fill = (table: string, from: number, to: number) =>
+      conn.query(`INSERT INTO ${table}
       SELECT seq, CONCAT('v', seq), CONCAT('Person ', seq), CONCAT('+44 ', seq), CONCAT(seq, ' Low Road'), CONCAT('n', seq) FROM seq_${from}_to_${to}`);
     await fill('left_side', 1, 30_000);
     await fill('right_side', 20_001, 50_000);
@@ -135,7 +164,9 @@ describe('fakes on unique columns (MariaDB)', () => {
       FROM left_side l JOIN right_side r USING (original)`);
     expect(both).toEqual({ n: 10_000, equal: 10_000 });
     // And different inputs still differ across the two tables.
-    expect((await one('SELECT COUNT(*) AS n FROM left_side l JOIN right_side r ON r.name = l.name AND r.original <> l.original')).n).toBe(0);
+    expect((await one('SELECT COUNT(*) AS n FROM left_side l JOIN right_side r ON r.name = l.name AND r.original <> l.original')).n).toBe(
+      0,
+    );
     expect((await one("SELECT COUNT(*) AS n FROM left_side WHERE name LIKE 'Person %'")).n).toBe(0);
   });
 });

@@ -12,10 +12,20 @@ import { createStore, isPermanentStorageError, type BackupStore } from '../../..
 const MiB = 1024 * 1024;
 const s3 = inject('s3');
 // The standard AWS variables, as a worker would see them.
-const awsEnv = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_REGION: s3.region };
+const awsEnv = {
+  AWS_ACCESS_KEY_ID: s3.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  AWS_ENDPOINT_URL_S3: s3.endpoint,
+  AWS_REGION: s3.region,
+};
 const bucket = `dbferry-storage-${randomBytes(4).toString('hex')}`;
 const prefix = 'backups/test';
-const raw = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+const raw = new S3Client({
+  endpoint: s3.endpoint,
+  region: s3.region,
+  forcePathStyle: true,
+  credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+});
 
 /** Random bytes made on demand (never held whole), hashed as they go; can fail or stall at a byte offset. */
 function generatedSource(total: number, opts: { failAt?: number; stallAt?: number; chunk?: number } = {}) {
@@ -107,7 +117,9 @@ describe('S3 store', () => {
   it('a 64 MiB streamed upload lands with the right size and sha256', async () => {
     const size = 64 * MiB;
     const source = generatedSource(size);
-    const { result, growthMiB, peakMiB, seconds } = await measured(() => store.upload('big/64mib.bin', source.stream, { contentType: 'application/octet-stream' }));
+    const { result, growthMiB, peakMiB, seconds } = await measured(() =>
+      store.upload('big/64mib.bin', source.stream, { contentType: 'application/octet-stream' }),
+    );
 
     expect(result).toEqual({ key: 'big/64mib.bin', size, sha256: source.sha256() });
     expect(await store.head('big/64mib.bin')).toEqual({ size });
@@ -167,7 +179,10 @@ describe('S3 store', () => {
       const upload = store.upload(key, generatedSource(3 * MiB).stream, { signal: controller.signal });
       await sleep(delayMs);
       controller.abort();
-      const outcome = await upload.then(() => 'stored', (e: Error) => e.name);
+      const outcome = await upload.then(
+        () => 'stored',
+        (e: Error) => e.name,
+      );
       await sleep(300); // an object committed after the abort would show up by now
       // Either the upload finished before the abort came (and says so) or nothing is there.
       expect(await store.head(key)).toEqual(outcome === 'stored' ? { size: 3 * MiB } : null);
@@ -237,7 +252,10 @@ describe('S3 store', () => {
 
   it('recognises missing objects, missing buckets and bad credentials as permanent, and an unreachable server as transient', async () => {
     const expectFailure = async (promise: Promise<unknown>, permanent: boolean, message: RegExp) => {
-      const err = await promise.then(() => null, (e: unknown) => e);
+      const err = await promise.then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(Error);
       expect((err as Error).message).toMatch(message);
       expect(isPermanentStorageError(err)).toBe(permanent);
@@ -275,14 +293,25 @@ describe('S3 server stopped during an upload', () => {
       const stoppedAt = Date.now();
       await own.stop();
 
-      const outcome = await Promise.race([upload.then(() => 'succeeded', (e: Error) => e), sleep(90_000, 'hung')]);
+      const outcome = await Promise.race([
+        upload.then(
+          () => 'succeeded',
+          (e: Error) => e,
+        ),
+        sleep(90_000, 'hung'),
+      ]);
       expect(outcome).toBeInstanceOf(Error);
       console.log(`upload rejected ${Date.now() - stoppedAt} ms after the server was stopped: ${(outcome as Error).message.slice(0, 200)}`);
       expect(isPermanentStorageError(outcome)).toBe(false);
 
       restarted = await startS3Server({ dataDir });
       const after = createStore({ ...target, endpoint: restarted.endpoint }, { K: restarted.accessKeyId, S: restarted.secretAccessKey });
-      const afterRaw = new S3Client({ endpoint: restarted.endpoint, region: restarted.region, forcePathStyle: true, credentials: restarted });
+      const afterRaw = new S3Client({
+        endpoint: restarted.endpoint,
+        region: restarted.region,
+        forcePathStyle: true,
+        credentials: restarted,
+      });
       try {
         expect(await after.head(key)).toBeNull();
         expect(await keysOf(after, 'shop/')).toEqual([]);
@@ -311,10 +340,14 @@ describe('file store', () => {
 
   it('a source stream that errors mid-way, or an abort, leaves no file and no partial file', async () => {
     const before = await filesUnder(fileRoot);
-    await expect(fileStore.upload('failed/x.bin', generatedSource(64 * MiB, { failAt: 8 * MiB }).stream)).rejects.toThrow(/source failed on purpose/);
+    await expect(fileStore.upload('failed/x.bin', generatedSource(64 * MiB, { failAt: 8 * MiB }).stream)).rejects.toThrow(
+      /source failed on purpose/,
+    );
 
     const controller = new AbortController();
-    const aborted = fileStore.upload('aborted/x.bin', generatedSource(64 * MiB, { stallAt: 8 * MiB }).stream, { signal: controller.signal });
+    const aborted = fileStore.upload('aborted/x.bin', generatedSource(64 * MiB, { stallAt: 8 * MiB }).stream, {
+      signal: controller.signal,
+    });
     await sleep(100);
     controller.abort();
     await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
@@ -343,7 +376,10 @@ describe('file store', () => {
 
   it('refuses hostile keys and writes nothing outside its root', async () => {
     for (const key of ['../escape', '/etc/passwd', 'a/../../escape', 'x'.repeat(1000)]) {
-      const err = await fileStore.upload(key, Readable.from([Buffer.from('x')])).then(() => null, (e: unknown) => e);
+      const err = await fileStore.upload(key, Readable.from([Buffer.from('x')])).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(isPermanentStorageError(err)).toBe(true);
       expect((err as Error).message).toMatch(/^key: /);
     }

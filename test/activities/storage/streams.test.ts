@@ -12,25 +12,28 @@ const collect = () => {
 };
 
 describe('backup stream helpers', () => {
-  it.each(['gzip', 'zstd'] as const)('%s compresses and decompresses a stream back to the same bytes, hashing and counting on the way', async (compression) => {
-    const data = Buffer.concat([randomBytes(300_000), Buffer.alloc(2_000_000, 'abc')]);
-    const signal = new AbortController().signal;
-    const compress = compressor(compression, signal);
-    const hash = hashingTap();
-    const stored = collect();
-    await pipeline(Readable.from([data]), compress.stream, hash, stored.sink);
-    await Promise.all(compress.tools.map((t) => t.done));
-    expect(hash.bytes).toBe(stored.bytes().length);
-    expect(hash.bytes).toBeLessThan(data.length);
-    expect(hash.digest()).toBe(createHash('sha256').update(stored.bytes()).digest('hex'));
+  it.each(['gzip', 'zstd'] as const)(
+    '%s compresses and decompresses a stream back to the same bytes, hashing and counting on the way',
+    async (compression) => {
+      const data = Buffer.concat([randomBytes(300_000), Buffer.alloc(2_000_000, 'abc')]);
+      const signal = new AbortController().signal;
+      const compress = compressor(compression, signal);
+      const hash = hashingTap();
+      const stored = collect();
+      await pipeline(Readable.from([data]), compress.stream, hash, stored.sink);
+      await Promise.all(compress.tools.map((t) => t.done));
+      expect(hash.bytes).toBe(stored.bytes().length);
+      expect(hash.bytes).toBeLessThan(data.length);
+      expect(hash.digest()).toBe(createHash('sha256').update(stored.bytes()).digest('hex'));
 
-    const decompress = decompressor(compression, signal);
-    const counted = countingTap();
-    const restored = collect();
-    await pipeline(Readable.from([stored.bytes()]), decompress.stream, counted, restored.sink);
-    expect(restored.bytes().equals(data)).toBe(true);
-    expect(counted.bytes).toBe(data.length);
-  });
+      const decompress = decompressor(compression, signal);
+      const counted = countingTap();
+      const restored = collect();
+      await pipeline(Readable.from([stored.bytes()]), decompress.stream, counted, restored.sink);
+      expect(restored.bytes().equals(data)).toBe(true);
+      expect(counted.bytes).toBe(data.length);
+    },
+  );
 
   it.each(['gzip', 'zstd'] as const)('%s refuses a truncated stream instead of returning less', async (compression) => {
     const signal = new AbortController().signal;
@@ -39,8 +42,9 @@ describe('backup stream helpers', () => {
     await pipeline(Readable.from([randomBytes(500_000)]), compress.stream, stored.sink);
     const truncated = stored.bytes().subarray(0, stored.bytes().length - 100);
     const decompress = decompressor(compression, signal);
-    const failed = pipeline(Readable.from([truncated]), decompress.stream, collect().sink)
-      .then(() => Promise.all(decompress.tools.map((t) => t.done)));
+    const failed = pipeline(Readable.from([truncated]), decompress.stream, collect().sink).then(() =>
+      Promise.all(decompress.tools.map((t) => t.done)),
+    );
     await expect(failed).rejects.toThrow();
   });
 

@@ -7,18 +7,38 @@ import { loadTracker } from '../../../src/activities/copy/dumper.ts';
 
 describe('mydumper output', () => {
   it('tells base tables, views and data chunks apart', () => {
-    const files = ['metadata', 'db-schema-create.sql', 'db-schema-post.sql', 'db.a-schema.sql', 'db.a.00000.sql', 'db.a.00001.sql',
-      'db.a-schema-triggers.sql', 'db.v-schema.sql', 'db.v-schema-view.sql', 'db.b-schema.sql', 'db.b.sql', 'db.empty-schema.sql', 'other.x.sql'];
+    const files = [
+      'metadata',
+      'db-schema-create.sql',
+      'db-schema-post.sql',
+      'db.a-schema.sql',
+      'db.a.00000.sql',
+      'db.a.00001.sql',
+      'db.a-schema-triggers.sql',
+      'db.v-schema.sql',
+      'db.v-schema-view.sql',
+      'db.b-schema.sql',
+      'db.b.sql',
+      'db.empty-schema.sql',
+      'other.x.sql',
+    ];
     expect(classifyDumpFiles('db', files)).toEqual({
       tables: ['a', 'b', 'empty'],
       views: ['v'],
-      data: [{ file: 'db.a.00000.sql', table: 'a', part: 0 }, { file: 'db.a.00001.sql', table: 'a', part: 1 }, { file: 'db.b.sql', table: 'b', part: 0 }],
+      data: [
+        { file: 'db.a.00000.sql', table: 'a', part: 0 },
+        { file: 'db.a.00001.sql', table: 'a', part: 1 },
+        { file: 'db.b.sql', table: 'b', part: 0 },
+      ],
     });
   });
 
   it('counts one row per "\\n(" even when values hold escaped newlines and parentheses', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dbferry-unit-'));
-    await writeFile(join(dir, 'db.t.sql'), '/*!40101 SET NAMES binary*/;\nINSERT INTO `t` VALUES\n(1,"a\\n(b"),\n(2,"(x)"),\n(3,NULL);\nINSERT INTO `t` VALUES\n(4,"\\0\xff");\n');
+    await writeFile(
+      join(dir, 'db.t.sql'),
+      '/*!40101 SET NAMES binary*/;\nINSERT INTO `t` VALUES\n(1,"a\\n(b"),\n(2,"(x)"),\n(3,NULL);\nINSERT INTO `t` VALUES\n(4,"\\0\xff");\n',
+    );
     await writeFile(join(dir, 'db.e.sql'), '/*!40101 SET NAMES binary*/;\n');
     const counts = await countRowsInDataFiles(dir, ['db.t.sql', 'db.e.sql']);
     expect(Object.fromEntries(counts)).toEqual({ 'db.t.sql': 4, 'db.e.sql': 0 });
@@ -32,8 +52,11 @@ describe('mydumper output', () => {
     ]);
     const seen = [tracker.fraction()];
     for (const line of [
-      'Thread 1 restoring `db`.`t` part 0', 'Thread 2 restoring `db`.`u` part 0', 'Thread 1 restoring `db`.`t` part 1',
-      'Thread 1 shutting down', 'Thread 2 shutting down',
+      'Thread 1 restoring `db`.`t` part 0',
+      'Thread 2 restoring `db`.`u` part 0',
+      'Thread 1 restoring `db`.`t` part 1',
+      'Thread 1 shutting down',
+      'Thread 2 shutting down',
     ]) {
       tracker.onLine(`** Message: 10:00:00.000: ${line}`);
       seen.push(tracker.fraction());

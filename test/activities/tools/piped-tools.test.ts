@@ -5,23 +5,30 @@ import { startPipedTools } from '../../../src/activities/tools/tool-process.ts';
 
 describe('startPipedTools', () => {
   it('hands each tool’s stdout to the next one and gives Node only the last one’s', async () => {
-    const { tools, stdout } = startPipedTools([
-      { command: 'sh', args: ['-c', 'printf "one\\ntwo\\n"'] },
-      { command: 'tr', args: ['a-z', 'A-Z'] },
-    ], { signal: new AbortController().signal });
+    const { tools, stdout } = startPipedTools(
+      [
+        { command: 'sh', args: ['-c', 'printf "one\\ntwo\\n"'] },
+        { command: 'tr', args: ['a-z', 'A-Z'] },
+      ],
+      { signal: new AbortController().signal },
+    );
     expect(await text(stdout)).toBe('ONE\nTWO\n');
     await Promise.all(tools.map((t) => t.done));
   });
 
   it('fails the tool that exits non-zero with its stderr, leaving progress lines out of the message', async () => {
     const progress: string[] = [];
-    const { tools, stdout } = startPipedTools([
-      {
-        command: 'sh', args: ['-c', 'echo "tar: 800" >&2; echo "disk full" >&2; exit 3'],
-        onStderrLine: (line) => (line.startsWith('tar: ') ? (progress.push(line), false) : undefined),
-      },
-      { command: 'cat', args: [] },
-    ], { signal: new AbortController().signal });
+    const { tools, stdout } = startPipedTools(
+      [
+        {
+          command: 'sh',
+          args: ['-c', 'echo "tar: 800" >&2; echo "disk full" >&2; exit 3'],
+          onStderrLine: (line) => (line.startsWith('tar: ') ? (progress.push(line), false) : undefined),
+        },
+        { command: 'cat', args: [] },
+      ],
+      { signal: new AbortController().signal },
+    );
     stdout.resume();
     await expect(tools[0]!.done).rejects.toThrow(/sh failed \(exit 3\): disk full$/);
     await tools[1]!.done;
@@ -36,10 +43,13 @@ describe('startPipedTools', () => {
 
   it('kills every tool when the signal aborts', async () => {
     const abort = new AbortController();
-    const { tools, stdout } = startPipedTools([
-      { command: 'sleep', args: ['30'] },
-      { command: 'sleep', args: ['30'] },
-    ], { signal: abort.signal });
+    const { tools, stdout } = startPipedTools(
+      [
+        { command: 'sleep', args: ['30'] },
+        { command: 'sleep', args: ['30'] },
+      ],
+      { signal: abort.signal },
+    );
     stdout.resume();
     const started = Date.now();
     abort.abort(new Error('cancelled'));

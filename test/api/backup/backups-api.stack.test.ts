@@ -27,7 +27,11 @@ async function until<T>(fn: () => Promise<T>, check: (v: T) => boolean, timeoutM
   }
 }
 
-const waitForBackup = (client: DbferryClient, id: string) => until(() => client.backups.get.query({ id }), (b) => FINAL.includes(b.status));
+const waitForBackup = (client: DbferryClient, id: string) =>
+  until(
+    () => client.backups.get.query({ id }),
+    (b) => FINAL.includes(b.status),
+  );
 
 describe('on-demand backups, the backup log and downloads through the API', () => {
   let stack: TestStack;
@@ -54,27 +58,46 @@ describe('on-demand backups, the backup log and downloads through the API', () =
       expect((await stack.http('/api/v1/backups/00000000-0000-0000-0000-000000000000/download', { token })).status).toBe(401);
     }
     expect((await fetch(`${stack.api.url}/trpc/backups.list`)).status).toBe(401);
-    await expect(createDbferryClient({ url: stack.api.url, token: 'nope' }).backups.list.query()).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED' } });
+    await expect(createDbferryClient({ url: stack.api.url, token: 'nope' }).backups.list.query()).rejects.toMatchObject({
+      data: { code: 'UNAUTHORIZED' },
+    });
   });
 
   it('takes a backup through seed 001’s POST /api/v1/backups/trigger/{source}, then lists and downloads it', async () => {
-    const res = await stack.http(`/api/v1/backups/trigger/local%2F${source}`, { method: 'POST', token: stack.alice.token, body: JSON.stringify({ target: 'files' }) });
+    const res = await stack.http(`/api/v1/backups/trigger/local%2F${source}`, {
+      method: 'POST',
+      token: stack.alice.token,
+      body: JSON.stringify({ target: 'files' }),
+    });
     expect(res.status).toBe(202);
     const body = (await res.json()) as { id: string; status: string };
     expect(body).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'queued', source: `local/${source}`, target: 'files' });
     expect(res.headers.get('location')).toBe(`/api/v1/backups/${body.id}`);
     fileBackup = body.id;
 
-    const done = await until(async () => (await stack.http(`/api/v1/backups/${body.id}`, { token: stack.alice.token })).json() as Promise<Record<string, unknown>>, (b) => FINAL.includes(b.status as string));
+    const done = await until(
+      async () => (await stack.http(`/api/v1/backups/${body.id}`, { token: stack.alice.token })).json() as Promise<Record<string, unknown>>,
+      (b) => FINAL.includes(b.status as string),
+    );
     expect(done).toMatchObject({
-      id: body.id, status: 'succeeded', source_connection: 'local', source_db: source, target: 'files', format: 'mysqldump', compression: 'gzip',
+      id: body.id,
+      status: 'succeeded',
+      source_connection: 'local',
+      source_db: source,
+      target: 'files',
+      format: 'mysqldump',
+      compression: 'gzip',
       file_path: expect.stringMatching(new RegExp(`^${source}/\\d{4}-\\d{2}-\\d{2}_\\d{2}-\\d{2}-\\d{2}\\.sql\\.gz$`)),
-      error_message: null, trigger: 'manual', available: true,
+      error_message: null,
+      trigger: 'manual',
+      available: true,
     });
     expect(done.file_size).toBeGreaterThan(0);
     expect((done.tables as unknown[]).length).toBeGreaterThan(0);
 
-    const list = (await (await stack.http(`/api/v1/backups?source=local/${source}`, { token: stack.alice.token })).json()) as { data: Array<{ id: string }> };
+    const list = (await (await stack.http(`/api/v1/backups?source=local/${source}`, { token: stack.alice.token })).json()) as {
+      data: Array<{ id: string }>;
+    };
     expect(list.data.map((b) => b.id)).toContain(body.id);
 
     // A file target is streamed by the API itself, with its sha256 in Repr-Digest.
@@ -85,11 +108,20 @@ describe('on-demand backups, the backup log and downloads through the API', () =
     expect(bytes.length).toBe(done.file_size);
     expect(download.headers.get('repr-digest')).toBe(`sha-256=:${Buffer.from(done.sha256 as string, 'hex').toString('base64')}:`);
     expect(download.headers.get('content-disposition')).toMatch(/^attachment; filename=".+\.sql\.gz"$/);
-    expect(await stack.alice.client.backups.download.query({ id: body.id })).toMatchObject({ kind: 'api', url: `/api/v1/backups/${body.id}/download`, sha256: done.sha256 });
+    expect(await stack.alice.client.backups.download.query({ id: body.id })).toMatchObject({
+      kind: 'api',
+      url: `/api/v1/backups/${body.id}/download`,
+      sha256: done.sha256,
+    });
   });
 
   it('hands out a presigned URL for an S3 target (and the REST route redirects to it)', async () => {
-    const started = await stack.alice.client.backups.trigger.mutate({ source: { connection: 'local', database: source }, target: 's3', format: 'mydumper', compression: 'zstd' });
+    const started = await stack.alice.client.backups.trigger.mutate({
+      source: { connection: 'local', database: source },
+      target: 's3',
+      format: 'mydumper',
+      compression: 'zstd',
+    });
     const done = await waitForBackup(stack.alice.client, started.id);
     expect(done).toMatchObject({ status: 'succeeded', target: 's3', format: 'mydumper', compression: 'zstd', available: true });
     s3Backup = started.id;
@@ -106,10 +138,19 @@ describe('on-demand backups, the backup log and downloads through the API', () =
 
   it('refuses a second backup of a source while one runs with 409', async () => {
     const first = await stack.alice.client.backups.trigger.mutate({ source: { connection: 'local', database: big }, target: 'files' });
-    const second = await stack.http(`/api/v1/backups/trigger/local/${big}`, { method: 'POST', token: stack.bob.token, body: JSON.stringify({ target: 's3' }) });
+    const second = await stack.http(`/api/v1/backups/trigger/local/${big}`, {
+      method: 'POST',
+      token: stack.bob.token,
+      body: JSON.stringify({ target: 's3' }),
+    });
     expect(second.status).toBe(409);
-    expect(((await second.json()) as { message: string; field: string })).toMatchObject({ field: 'source', message: expect.stringMatching(/already running/) });
-    const error = await stack.alice.client.backups.trigger.mutate({ source: { connection: 'local', database: big }, target: 'files' }).catch((e: unknown) => e);
+    expect((await second.json()) as { message: string; field: string }).toMatchObject({
+      field: 'source',
+      message: expect.stringMatching(/already running/),
+    });
+    const error = await stack.alice.client.backups.trigger
+      .mutate({ source: { connection: 'local', database: big }, target: 'files' })
+      .catch((e: unknown) => e);
     expect((error as TRPCClientError<never>).data).toMatchObject({ code: 'CONFLICT', httpStatus: 409 });
 
     // While it runs, the log shows it as running (from Temporal), not from the bucket.
@@ -119,7 +160,13 @@ describe('on-demand backups, the backup log and downloads through the API', () =
   });
 
   it('replays an Idempotency-Key with the same backup', async () => {
-    const send = () => stack.http(`/api/v1/backups/trigger/local%2F${source}`, { method: 'POST', token: stack.alice.token, body: JSON.stringify({ target: 'files' }), headers: { 'idempotency-key': 'bk-1' } });
+    const send = () =>
+      stack.http(`/api/v1/backups/trigger/local%2F${source}`, {
+        method: 'POST',
+        token: stack.alice.token,
+        body: JSON.stringify({ target: 'files' }),
+        headers: { 'idempotency-key': 'bk-1' },
+      });
     const first = await send();
     expect(first.status).toBe(202);
     const { id } = (await first.json()) as { id: string };
@@ -129,13 +176,14 @@ describe('on-demand backups, the backup log and downloads through the API', () =
     expect((await waitForBackup(stack.alice.client, id)).status).toBe('succeeded');
   });
 
-  it("hides a backup from everyone but its owner (404), on REST and tRPC", async () => {
+  it('hides a backup from everyone but its owner (404), on REST and tRPC', async () => {
     expect((await stack.http(`/api/v1/backups/${fileBackup}`, { token: stack.bob.token })).status).toBe(404);
     expect((await stack.http(`/api/v1/backups/${fileBackup}/download`, { token: stack.bob.token })).status).toBe(404);
     await expect(stack.bob.client.backups.get.query({ id: fileBackup })).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
     await expect(stack.bob.client.backups.download.query({ id: s3Backup })).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
-    await expect(stack.bob.client.restores.start.mutate({ backupId: fileBackup, destination: { connection: 'local', database: restored } }))
-      .rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
+    await expect(
+      stack.bob.client.restores.start.mutate({ backupId: fileBackup, destination: { connection: 'local', database: restored } }),
+    ).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
     const ids = (await stack.bob.client.backups.list.query()).items.map((b) => b.id);
     expect(ids).not.toContain(fileBackup);
     expect(ids).not.toContain(s3Backup);
@@ -167,18 +215,78 @@ describe('on-demand backups, the backup log and downloads through the API', () =
   });
 
   const hostile: Array<[string, string, RequestInit, number, RegExp]> = [
-    ['a ../ target', `/api/v1/backups/trigger/local%2F${'x'}`, { body: JSON.stringify({ target: '../etc' }) }, 400, /^target: may contain only/],
-    ['an absolute target', '/api/v1/backups/trigger/local%2Fx', { body: JSON.stringify({ target: '/etc/passwd' }) }, 400, /^target: may contain only/],
-    ['a 1000-character target', '/api/v1/backups/trigger/local%2Fx', { body: JSON.stringify({ target: 't'.repeat(1000) }) }, 400, /^target: must be at most 64/],
-    ['an unknown target', '/api/v1/backups/trigger/local%2Fx', { body: JSON.stringify({ target: 'nowhere' }) }, 400, /^target: no target named "nowhere"/],
-    ['no target with two configured', '/api/v1/backups/trigger/local%2Fx', {}, 400, /^target: is required when the config declares several targets \(s3, files\)/],
+    [
+      'a ../ target',
+      `/api/v1/backups/trigger/local%2F${'x'}`,
+      { body: JSON.stringify({ target: '../etc' }) },
+      400,
+      /^target: may contain only/,
+    ],
+    [
+      'an absolute target',
+      '/api/v1/backups/trigger/local%2Fx',
+      { body: JSON.stringify({ target: '/etc/passwd' }) },
+      400,
+      /^target: may contain only/,
+    ],
+    [
+      'a 1000-character target',
+      '/api/v1/backups/trigger/local%2Fx',
+      { body: JSON.stringify({ target: 't'.repeat(1000) }) },
+      400,
+      /^target: must be at most 64/,
+    ],
+    [
+      'an unknown target',
+      '/api/v1/backups/trigger/local%2Fx',
+      { body: JSON.stringify({ target: 'nowhere' }) },
+      400,
+      /^target: no target named "nowhere"/,
+    ],
+    [
+      'no target with two configured',
+      '/api/v1/backups/trigger/local%2Fx',
+      {},
+      400,
+      /^target: is required when the config declares several targets \(s3, files\)/,
+    ],
     ['a ../ source', '/api/v1/backups/trigger/..%2F..%2Fetc', {}, 400, /^source\.connection: may contain only/],
     ['a source without database', '/api/v1/backups/trigger/local', {}, 400, /^source: must be CONNECTION\/DATABASE/],
-    ['a hostile database', "/api/v1/backups/trigger/local%2Fx%60%3B%20DROP", { body: JSON.stringify({ target: 'files' }) }, 400, /^source\.database: may contain only/],
-    ['a 1000-character database', `/api/v1/backups/trigger/local%2F${'d'.repeat(1000)}`, { body: JSON.stringify({ target: 'files' }) }, 400, /^source\.database: must be at most 64/],
-    ['an unknown connection', '/api/v1/backups/trigger/nowhere%2Fx', { body: JSON.stringify({ target: 'files' }) }, 400, /^source\.connection: no connection named "nowhere"/],
-    ['an unknown field', '/api/v1/backups/trigger/local%2Fx', { body: JSON.stringify({ target: 'files', key: '../../x' }) }, 400, /^\(input\): /],
-    ['a private-network-free callback', '/api/v1/backups/trigger/local%2Fx', { body: JSON.stringify({ target: 'files', callback_url: 'file:///etc/passwd' }) }, 400, /^callback_url: /],
+    [
+      'a hostile database',
+      '/api/v1/backups/trigger/local%2Fx%60%3B%20DROP',
+      { body: JSON.stringify({ target: 'files' }) },
+      400,
+      /^source\.database: may contain only/,
+    ],
+    [
+      'a 1000-character database',
+      `/api/v1/backups/trigger/local%2F${'d'.repeat(1000)}`,
+      { body: JSON.stringify({ target: 'files' }) },
+      400,
+      /^source\.database: must be at most 64/,
+    ],
+    [
+      'an unknown connection',
+      '/api/v1/backups/trigger/nowhere%2Fx',
+      { body: JSON.stringify({ target: 'files' }) },
+      400,
+      /^source\.connection: no connection named "nowhere"/,
+    ],
+    [
+      'an unknown field',
+      '/api/v1/backups/trigger/local%2Fx',
+      { body: JSON.stringify({ target: 'files', key: '../../x' }) },
+      400,
+      /^\(input\): /,
+    ],
+    [
+      'a private-network-free callback',
+      '/api/v1/backups/trigger/local%2Fx',
+      { body: JSON.stringify({ target: 'files', callback_url: 'file:///etc/passwd' }) },
+      400,
+      /^callback_url: /,
+    ],
   ];
   it.each(hostile)('refuses %s on the trigger route, naming the field', async (_label, path, init, status, message) => {
     const res = await stack.http(path, { method: 'POST', token: stack.alice.token, ...init });
@@ -208,27 +316,43 @@ describe('on-demand backups, the backup log and downloads through the API', () =
   });
 
   it('restores a backup through restores.start into a new database', async () => {
-    const started = await stack.alice.client.restores.start.mutate({ backupId: fileBackup, destination: { connection: 'local', database: restored } });
-    const done = await until(() => stack.alice.client.restores.get.query({ id: started.id }), (r) => FINAL.includes(r.status));
+    const started = await stack.alice.client.restores.start.mutate({
+      backupId: fileBackup,
+      destination: { connection: 'local', database: restored },
+    });
+    const done = await until(
+      () => stack.alice.client.restores.get.query({ id: started.id }),
+      (r) => FINAL.includes(r.status),
+    );
     expect(done).toMatchObject({ status: 'succeeded', backupId: fileBackup, destination: { connection: 'local', database: restored } });
     await expectSameDatabase(source, restored);
     await expect(stack.bob.client.restores.get.query({ id: started.id })).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
-    const readonly = await stack.alice.client.restores.start.mutate({ backupId: fileBackup, destination: { connection: 'readonly', database: restored } }).catch((e: unknown) => e);
+    const readonly = await stack.alice.client.restores.start
+      .mutate({ backupId: fileBackup, destination: { connection: 'readonly', database: restored } })
+      .catch((e: unknown) => e);
     expect((readonly as TRPCClientError<never>).data).toMatchObject({ code: 'FORBIDDEN' });
     expect((readonly as TRPCClientError<never>).message).toMatch(/^destination\.connection: .*does not allow writes/);
   });
 
   it('lists a target from the bucket alone with the CLI: no API, no control schema', async () => {
     // A config whose control schema is unreachable: the listing must not need it.
-    const config = JSON.parse(await readFile(stack.configPath, 'utf8')) as { connections: Record<string, unknown>; control: { connection: string } };
+    const config = JSON.parse(await readFile(stack.configPath, 'utf8')) as {
+      connections: Record<string, unknown>;
+      control: { connection: string };
+    };
     config.connections.unreachable = { host: '127.0.0.1', port: 1, user: 'nobody' };
     config.control.connection = 'unreachable';
     const offline = stack.configPath.replace(/\.json$/, '.offline.json');
     await writeFile(offline, JSON.stringify(config));
     const env = { ...process.env, DBFERRY_CONFIG: offline, DBFERRY_URL: 'http://127.0.0.1:1', DBFERRY_TOKEN: '' };
-    const { stdout } = await run(process.execPath, ['bin/dbferry.js', 'backups', 'list', '--target', 'files', '--source', `local/${source}`, '--json'], { env });
+    const { stdout } = await run(
+      process.execPath,
+      ['bin/dbferry.js', 'backups', 'list', '--target', 'files', '--source', `local/${source}`, '--json'],
+      { env },
+    );
     const listed = JSON.parse(stdout) as { manifests: Array<{ id: string; key: string }>; problems: unknown[] };
-    const fromApi = (await stack.alice.client.backups.list.query({ target: 'files', source: { connection: 'local', database: source } })).items;
+    const fromApi = (await stack.alice.client.backups.list.query({ target: 'files', source: { connection: 'local', database: source } }))
+      .items;
     expect(listed.manifests.map((m) => m.id).sort()).toEqual(fromApi.map((b) => b.id).sort());
     expect(listed.problems).toEqual([]);
     const keys = await keysUnder(stack.targets.files.store, `${source}/`);
@@ -241,10 +365,11 @@ describe('on-demand backups, the backup log and downloads through the API', () =
   it('backs up, schedules and restores with the CLI, with clear errors for bad input', async () => {
     const token = stack.alice.token;
     const env = { ...process.env, DBFERRY_CONFIG: stack.configPath, DBFERRY_URL: stack.api.url, DBFERRY_TOKEN: token };
-    const dbferry = (args: string[]) => run(process.execPath, ['bin/dbferry.js', ...args], { env }).then(
-      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-    );
+    const dbferry = (args: string[]) =>
+      run(process.execPath, ['bin/dbferry.js', ...args], { env }).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+      );
     const backup = await dbferry(['backup', '--from', `local/${source}`, '--target', 'files', '--follow']);
     expect(backup.stderr).toBe('');
     expect(backup.code).toBe(0);
@@ -252,10 +377,34 @@ describe('on-demand backups, the backup log and downloads through the API', () =
     expect(lines[0]).toMatch(/^backup [0-9a-f-]{36} queued$/);
     expect(lines.at(-1)).toMatch(/ succeeded done 100%$/);
 
-    const bad = await dbferry(['schedule', 'create', 'cli-nightly', '--from', `local/${source}`, '--target', 'files', '--cron', '61 * * * *']);
+    const bad = await dbferry([
+      'schedule',
+      'create',
+      'cli-nightly',
+      '--from',
+      `local/${source}`,
+      '--target',
+      'files',
+      '--cron',
+      '61 * * * *',
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe('dbferry: cron: minute (1st field): 61 is out of range 0-59\n');
-    const created = await dbferry(['schedule', 'create', 'cli-nightly', '--from', `local/${source}`, '--target', 'files', '--cron', '@daily', '--keep-last', '3', '--paused', '--json']);
+    const created = await dbferry([
+      'schedule',
+      'create',
+      'cli-nightly',
+      '--from',
+      `local/${source}`,
+      '--target',
+      'files',
+      '--cron',
+      '@daily',
+      '--keep-last',
+      '3',
+      '--paused',
+      '--json',
+    ]);
     expect(created.code).toBe(0);
     expect(JSON.parse(created.stdout)).toMatchObject({ name: 'cli-nightly', cron: '@daily', paused: true, retention: { keepLast: 3 } });
     expect((await dbferry(['schedule', 'resume', 'cli-nightly'])).stdout).toMatch(/^cli-nightly {2}active {2}"@daily" UTC/);

@@ -70,7 +70,9 @@ describe('parseCronExpression', () => {
   });
 
   it('refuses the wrong number of fields, seconds and years included', () => {
-    expect(refusal(() => parseCronExpression('garbage'))).toMatch(/^cron: must have 5 fields \(minute hour day-of-month month day-of-week\).*got 1 field$/);
+    expect(refusal(() => parseCronExpression('garbage'))).toMatch(
+      /^cron: must have 5 fields \(minute hour day-of-month month day-of-week\).*got 1 field$/,
+    );
     expect(refusal(() => parseCronExpression('0 0 2 * * *'))).toMatch(/got 6 fields$/);
     expect(refusal(() => parseCronExpression('0 0 2 * * * 2030'))).toMatch(/got 7 fields$/);
   });

@@ -12,7 +12,10 @@ type CreateRequest = Parameters<DbferryClient['schedules']['create']['mutate']>[
 
 /** The tRPC error a call ends with (it must end with one). */
 async function refusal(call: Promise<unknown>): Promise<TRPCClientError<never>> {
-  const error = await call.then(() => null, (e: unknown) => e);
+  const error = await call.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(TRPCClientError);
   return error as TRPCClientError<never>;
 }
@@ -32,8 +35,12 @@ describe('backup schedules (Temporal Schedules) through the API', () => {
   let stack: TestStack;
   const source = uniqueDbName('sched_src');
   const request = (over: Partial<CreateScheduleInput> = {}): CreateRequest => ({
-    name: `nightly-${Math.random().toString(36).slice(2, 8)}`, source: { connection: 'local', database: source }, target: 'files',
-    cron: '0 2 * * *', paused: true, ...over,
+    name: `nightly-${Math.random().toString(36).slice(2, 8)}`,
+    source: { connection: 'local', database: source },
+    target: 'files',
+    cron: '0 2 * * *',
+    paused: true,
+    ...over,
   });
 
   beforeAll(async () => {
@@ -68,7 +75,11 @@ describe('backup schedules (Temporal Schedules) through the API', () => {
     ['a ../ name', { name: '../../etc' }, /^name: may contain only letters, digits/],
     ['an absolute name', { name: '/etc/cron.d' }, /^name: may contain only letters, digits/],
     ['a 1000-character name', { name: 'n'.repeat(1000) }, /^name: must be at most 64 characters$/],
-    ['a hostile database', { source: { connection: 'local', database: '../x`; DROP' } }, /^source\.database: may contain only letters, digits, _ and \$$/],
+    [
+      'a hostile database',
+      { source: { connection: 'local', database: '../x`; DROP' } },
+      /^source\.database: may contain only letters, digits, _ and \$$/,
+    ],
     ['an unknown connection', { source: { connection: 'nowhere', database: 'x' } }, /^source\.connection: no connection named "nowhere"$/],
     ['a zero keepLast', { retention: { keepLast: 0 } }, /^retention\.keepLast: must be at least 1/],
     ['an empty retention policy', { retention: {} }, /^retention: give at least one of keepLast/],
@@ -83,43 +94,99 @@ describe('backup schedules (Temporal Schedules) through the API', () => {
   });
 
   it('refuses bad input on the raw HTTP route with 400 too', async () => {
-    const res = await stack.http('/trpc/schedules.create', { method: 'POST', token: stack.alice.token, body: JSON.stringify({ ...request(), cron: '99 * * * *' }) });
+    const res = await stack.http('/trpc/schedules.create', {
+      method: 'POST',
+      token: stack.alice.token,
+      body: JSON.stringify({ ...request(), cron: '99 * * * *' }),
+    });
     expect(res.status).toBe(400);
     expect(JSON.stringify(await res.json())).toContain('cron: minute (1st field): 99 is out of range 0-59');
   });
 
   it('creates, lists, pauses, resumes, updates and deletes a schedule in Temporal', async () => {
     const client = stack.alice.client;
-    const created = await client.schedules.create.mutate(request({ name: 'round-trip', cron: '30 1 * * MON-FRI', timezone: 'Europe/Berlin', retention: { keepLast: 3, keepDaily: 7 }, paused: false }));
+    const created = await client.schedules.create.mutate(
+      request({
+        name: 'round-trip',
+        cron: '30 1 * * MON-FRI',
+        timezone: 'Europe/Berlin',
+        retention: { keepLast: 3, keepDaily: 7 },
+        paused: false,
+      }),
+    );
     expect(created).toMatchObject({
-      name: 'round-trip', source: { connection: 'local', database: source }, target: 'files', format: 'mysqldump', compression: 'gzip',
-      cron: '30 1 * * MON-FRI', timezone: 'Europe/Berlin', overlap: 'skip', paused: false, retention: { keepLast: 3, keepDaily: 7 },
+      name: 'round-trip',
+      source: { connection: 'local', database: source },
+      target: 'files',
+      format: 'mysqldump',
+      compression: 'gzip',
+      cron: '30 1 * * MON-FRI',
+      timezone: 'Europe/Berlin',
+      overlap: 'skip',
+      paused: false,
+      retention: { keepLast: 3, keepDaily: 7 },
     });
     // 01:30 in Berlin is 23:30 or 00:30 UTC, on weekdays only.
     expect(created.nextRuns.length).toBeGreaterThan(0);
     for (const next of created.nextRuns) {
-      const local = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', weekday: 'short', hour: '2-digit', minute: '2-digit' }).format(new Date(next));
+      const local = new Intl.DateTimeFormat('en-GB', {
+        timeZone: 'Europe/Berlin',
+        weekday: 'short',
+        hour: '2-digit',
+        minute: '2-digit',
+      }).format(new Date(next));
       expect(local).toMatch(/^(Mon|Tue|Wed|Thu|Fri) 01:30$/);
     }
     const description = await stack.temporal.schedule.getHandle(created.scheduleId).describe();
     expect(description.policies.overlap).toBe('SKIP');
-    expect(description.action).toMatchObject({ workflowType: 'backupDatabase', taskQueue: stack.config.taskQueue, workflowId: `backup:local/${source}` });
-    expect((description.action as { args: unknown[] }).args[0]).toMatchObject({ backupId: '', scheduleId: created.scheduleId, target: 'files', requestedBy: 'alice' });
+    expect(description.action).toMatchObject({
+      workflowType: 'backupDatabase',
+      taskQueue: stack.config.taskQueue,
+      workflowId: `backup:local/${source}`,
+    });
+    expect((description.action as { args: unknown[] }).args[0]).toMatchObject({
+      backupId: '',
+      scheduleId: created.scheduleId,
+      target: 'files',
+      requestedBy: 'alice',
+    });
 
-    await eventually(() => client.schedules.list.query(), (list) => list.some((s) => s.name === 'round-trip'));
-    expect((await client.schedules.pause.mutate({ name: 'round-trip', note: 'maintenance' }))).toMatchObject({ paused: true, note: 'maintenance' });
+    await eventually(
+      () => client.schedules.list.query(),
+      (list) => list.some((s) => s.name === 'round-trip'),
+    );
+    expect(await client.schedules.pause.mutate({ name: 'round-trip', note: 'maintenance' })).toMatchObject({
+      paused: true,
+      note: 'maintenance',
+    });
     expect((await client.schedules.get.query({ name: 'round-trip' })).paused).toBe(true);
     expect((await client.schedules.resume.mutate({ name: 'round-trip' })).paused).toBe(false);
 
-    const updated = await client.schedules.update.mutate({ name: 'round-trip', cron: '@daily', timezone: 'UTC', compression: 'zstd', retention: null });
-    expect(updated).toMatchObject({ cron: '@daily', timezone: 'UTC', compression: 'zstd', retention: null, format: 'mysqldump', target: 'files' });
+    const updated = await client.schedules.update.mutate({
+      name: 'round-trip',
+      cron: '@daily',
+      timezone: 'UTC',
+      compression: 'zstd',
+      retention: null,
+    });
+    expect(updated).toMatchObject({
+      cron: '@daily',
+      timezone: 'UTC',
+      compression: 'zstd',
+      retention: null,
+      format: 'mysqldump',
+      target: 'files',
+    });
     expect(updated.nextRuns.every((t) => t.endsWith('T00:00:00.000Z'))).toBe(true);
     const refused = await refusal(client.schedules.update.mutate({ name: 'round-trip', cron: '0 0 * * 9' }));
     expect(refused.message).toMatch(/^cron: day-of-week/);
 
     expect(await client.schedules.delete.mutate({ name: 'round-trip' })).toEqual({ name: 'round-trip', deleted: true });
     await expect(client.schedules.get.query({ name: 'round-trip' })).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
-    await eventually(() => client.schedules.list.query(), (list) => !list.some((s) => s.name === 'round-trip'));
+    await eventually(
+      () => client.schedules.list.query(),
+      (list) => !list.some((s) => s.name === 'round-trip'),
+    );
   });
 
   it('refuses a second schedule with the same name with 409', async () => {
@@ -130,18 +197,25 @@ describe('backup schedules (Temporal Schedules) through the API', () => {
     await stack.alice.client.schedules.delete.mutate({ name: 'twice' });
   });
 
-  it("hides a schedule from everyone but its creator (404), and lets two users use one name", async () => {
+  it('hides a schedule from everyone but its creator (404), and lets two users use one name', async () => {
     await stack.alice.client.schedules.create.mutate(request({ name: 'private' }));
     const bob = stack.bob.client.schedules;
     for (const call of [
-      bob.get.query({ name: 'private' }), bob.pause.mutate({ name: 'private' }), bob.resume.mutate({ name: 'private' }),
-      bob.trigger.mutate({ name: 'private' }), bob.delete.mutate({ name: 'private' }), bob.update.mutate({ name: 'private', cron: '@hourly' }),
+      bob.get.query({ name: 'private' }),
+      bob.pause.mutate({ name: 'private' }),
+      bob.resume.mutate({ name: 'private' }),
+      bob.trigger.mutate({ name: 'private' }),
+      bob.delete.mutate({ name: 'private' }),
+      bob.update.mutate({ name: 'private', cron: '@hourly' }),
     ]) {
       const error = await refusal(call);
       expect(error.data).toMatchObject({ code: 'NOT_FOUND', httpStatus: 404 });
       expect(error.message).toBe('name: no schedule named "private"');
     }
-    await eventually(() => stack.alice.client.schedules.list.query(), (list) => list.some((s) => s.name === 'private'));
+    await eventually(
+      () => stack.alice.client.schedules.list.query(),
+      (list) => list.some((s) => s.name === 'private'),
+    );
     expect((await bob.list.query()).map((s) => s.name)).not.toContain('private');
 
     const bobs = await bob.create.mutate(request({ name: 'private', cron: '@hourly' }));
@@ -153,10 +227,26 @@ describe('backup schedules (Temporal Schedules) through the API', () => {
   });
 
   it('hands Temporal only cron forms it runs as written (every accepted form is accepted by the server)', async () => {
-    const forms = ['*/15 * * * *', '5-10/2 * * * *', '5/15 * * * *', '0 2 * * 0-7', '0 2 * * SUNDAY', '0 2 * JAN-MAR *', '0 0 29 2 *',
-      '@hourly', '@weekly', '@monthly', '@yearly', '@annually', '@midnight', '@every 90m'];
+    const forms = [
+      '*/15 * * * *',
+      '5-10/2 * * * *',
+      '5/15 * * * *',
+      '0 2 * * 0-7',
+      '0 2 * * SUNDAY',
+      '0 2 * JAN-MAR *',
+      '0 0 29 2 *',
+      '@hourly',
+      '@weekly',
+      '@monthly',
+      '@yearly',
+      '@annually',
+      '@midnight',
+      '@every 90m',
+    ];
     for (const [i, cron] of forms.entries()) {
-      const view = await stack.alice.client.schedules.create.mutate(request({ name: `form-${i}`, cron, timezone: 'America/Argentina/Buenos_Aires' }));
+      const view = await stack.alice.client.schedules.create.mutate(
+        request({ name: `form-${i}`, cron, timezone: 'America/Argentina/Buenos_Aires' }),
+      );
       expect(view.cron).toBe(cron);
       expect(view.nextRuns.length).toBeGreaterThan(0);
       await stack.alice.client.schedules.delete.mutate({ name: `form-${i}` });
@@ -169,10 +259,15 @@ describe('backup schedules (Temporal Schedules) through the API', () => {
     // An on-demand backup of the same source: retention of the schedule must leave it alone.
     const manual = await client.backups.trigger.mutate({ source: { connection: 'local', database: source }, target: 'files' });
     // A scheduled run is found through Temporal's visibility store, which may lag its start by a moment.
-    const waitFor = async (id: string) => (await eventually(
-      () => client.backups.get.query({ id }).catch((e: unknown) => (e instanceof TRPCClientError && e.data?.code === 'NOT_FOUND' ? null : Promise.reject(e))),
-      (b) => b !== null && ['succeeded', 'failed', 'cancelled'].includes(b.status), 120_000,
-    ))!;
+    const waitFor = async (id: string) =>
+      (await eventually(
+        () =>
+          client.backups.get
+            .query({ id })
+            .catch((e: unknown) => (e instanceof TRPCClientError && e.data?.code === 'NOT_FOUND' ? null : Promise.reject(e))),
+        (b) => b !== null && ['succeeded', 'failed', 'cancelled'].includes(b.status),
+        120_000,
+      ))!;
     expect((await waitFor(manual.id)).status).toBe('succeeded');
 
     await client.schedules.create.mutate(request({ name: 'keep-two', retention: { keepLast: 2 } }));
@@ -181,7 +276,10 @@ describe('backup schedules (Temporal Schedules) through the API', () => {
       // Backup keys have one-second resolution: let each run start in its own second.
       await new Promise((r) => setTimeout(r, 1100));
       await client.schedules.trigger.mutate({ name: 'keep-two' });
-      const view = await eventually(() => client.schedules.get.query({ name: 'keep-two' }), (s) => s.recentRuns.length === i + 1);
+      const view = await eventually(
+        () => client.schedules.get.query({ name: 'keep-two' }),
+        (s) => s.recentRuns.length === i + 1,
+      );
       const runId = view.recentRuns.at(-1)!.runId;
       const backup = await waitFor(runId);
       expect(backup).toMatchObject({ id: runId, status: 'succeeded', trigger: 'schedule', schedule: 'keep-two', available: true });

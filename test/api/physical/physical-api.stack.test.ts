@@ -18,7 +18,7 @@ function historyText(value: unknown): string {
 }
 
 async function waitForPhysical(user: TestUser, id: string) {
-  for (const deadline = Date.now() + 120_000; ; ) {
+  for (const deadline = Date.now() + 120_000; ;) {
     const view = await user.client.backups.getPhysical.query({ id });
     if (['succeeded', 'failed', 'cancelled'].includes(view.status)) return view;
     if (Date.now() > deadline) throw new Error(`physical backup ${id} still ${view.status}`);
@@ -44,8 +44,12 @@ describe('physical backups and chain restores through the API', () => {
   it('triggers a physical full through tRPC, refuses a second one of the same server while it runs, and hides it from other users', async () => {
     const started = await stack.alice.client.backups.trigger.mutate({ kind: 'physical-full', connection: 'local', target: 'files' });
     expect(started).toMatchObject({ status: 'queued', created: true });
-    await expect(stack.alice.client.backups.trigger.mutate({ kind: 'physical-full', connection: 'local', target: 'files' }))
-      .rejects.toMatchObject({ data: { code: 'CONFLICT' }, message: expect.stringContaining('a physical backup of local is already running') });
+    await expect(
+      stack.alice.client.backups.trigger.mutate({ kind: 'physical-full', connection: 'local', target: 'files' }),
+    ).rejects.toMatchObject({
+      data: { code: 'CONFLICT' },
+      message: expect.stringContaining('a physical backup of local is already running'),
+    });
     // Watch the process list while it runs: the password is in a 0600 file, never on a command line.
     const seen: string[] = [];
     let view = await stack.alice.client.backups.getPhysical.query({ id: started.id });
@@ -56,7 +60,14 @@ describe('physical backups and chain restores through the API', () => {
     }
     view = await waitForPhysical(stack.alice, started.id);
     expect(view.lastError).toBeNull();
-    expect(view).toMatchObject({ status: 'succeeded', kind: 'physical-full', connection: 'local', progress: 100, fromLsn: '0', chainId: started.id });
+    expect(view).toMatchObject({
+      status: 'succeeded',
+      kind: 'physical-full',
+      connection: 'local',
+      progress: 100,
+      fromLsn: '0',
+      chainId: started.id,
+    });
     // Credentials reach mariabackup only through the defaults file, its first argument.
     for (const line of seen.filter((l) => l.includes(stack.config.workDir))) {
       expect(line).toMatch(/^\S*mariabackup --defaults-file=\S+\/\.secrets\/local-[0-9a-f]+\.cnf --backup --stream=xbstream/);
@@ -68,8 +79,12 @@ describe('physical backups and chain restores through the API', () => {
     await expect(stack.bob.client.backups.getPhysical.query({ id: started.id })).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
   });
 
-  it('answers seed 004\'s 202 Accepted with an id for a REST incremental (gzip), built on the full', async () => {
-    const response = await stack.http('/api/v1/backups/physical/local', { method: 'POST', token: stack.alice.token, body: JSON.stringify({ kind: 'physical-incremental', target: 'files', compression: 'gzip' }) });
+  it("answers seed 004's 202 Accepted with an id for a REST incremental (gzip), built on the full", async () => {
+    const response = await stack.http('/api/v1/backups/physical/local', {
+      method: 'POST',
+      token: stack.alice.token,
+      body: JSON.stringify({ kind: 'physical-incremental', target: 'files', compression: 'gzip' }),
+    });
     expect(response.status).toBe(202);
     const body = (await response.json()) as { code: number; status: string; id: string };
     expect(body).toMatchObject({ code: 202, status: 'Accepted' });
@@ -80,30 +95,61 @@ describe('physical backups and chain restores through the API', () => {
     expect(await viaRest.json()).toMatchObject({ id: body.id, status: 'succeeded' });
     incrementalId = body.id;
     const openapi = (await (await fetch(`${stack.api.url}/api/openapi.json`)).json()) as { paths: object };
-    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/api/v1/backups/physical/{connection}', '/api/v1/backups/chain-restores', '/api/v1/backups/chain-restores/{id}']));
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/backups/physical/{connection}',
+        '/api/v1/backups/chain-restores',
+        '/api/v1/backups/chain-restores/{id}',
+      ]),
+    );
   });
 
-  it('refuses bad physical requests naming the field, and keeps logical requests\' own messages', async () => {
-    await expect(stack.alice.client.backups.trigger.mutate({ kind: 'physical-full', connection: 'nope', target: 'files' }))
-      .rejects.toMatchObject({ data: { code: 'BAD_REQUEST' }, message: expect.stringContaining('connection: no connection named "nope"') });
-    await expect(stack.alice.client.backups.trigger.mutate({ kind: 'physical-full', connection: 'local', target: 'files', parentId: 'x' }))
-      .rejects.toMatchObject({ data: { code: 'BAD_REQUEST' }, message: expect.stringContaining('parentId: only an incremental has a parent') });
-    await expect(stack.alice.client.backups.trigger.mutate({ source: { connection: 'local', database: 'bad-name' }, target: 'files' }))
-      .rejects.toMatchObject({ data: { code: 'BAD_REQUEST' }, message: expect.stringContaining('source.database: may contain only letters, digits, _ and $') });
-    const response = await stack.http('/api/v1/backups/chain-restores', { method: 'POST', token: stack.alice.token, body: JSON.stringify({ chain: { backupId: 'x' }, target: 'files', to: { folder: 'relative/path' } }) });
+  it("refuses bad physical requests naming the field, and keeps logical requests' own messages", async () => {
+    await expect(
+      stack.alice.client.backups.trigger.mutate({ kind: 'physical-full', connection: 'nope', target: 'files' }),
+    ).rejects.toMatchObject({ data: { code: 'BAD_REQUEST' }, message: expect.stringContaining('connection: no connection named "nope"') });
+    await expect(
+      stack.alice.client.backups.trigger.mutate({ kind: 'physical-full', connection: 'local', target: 'files', parentId: 'x' }),
+    ).rejects.toMatchObject({
+      data: { code: 'BAD_REQUEST' },
+      message: expect.stringContaining('parentId: only an incremental has a parent'),
+    });
+    await expect(
+      stack.alice.client.backups.trigger.mutate({ source: { connection: 'local', database: 'bad-name' }, target: 'files' }),
+    ).rejects.toMatchObject({
+      data: { code: 'BAD_REQUEST' },
+      message: expect.stringContaining('source.database: may contain only letters, digits, _ and $'),
+    });
+    const response = await stack.http('/api/v1/backups/chain-restores', {
+      method: 'POST',
+      token: stack.alice.token,
+      body: JSON.stringify({ chain: { backupId: 'x' }, target: 'files', to: { folder: 'relative/path' } }),
+    });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { message: string }).message).toContain('to.folder: must be an absolute path without ..');
-    await expect(stack.alice.client.restores.start.mutate({ chain: { backupId: 'x', connection: 'local' }, target: 'files', to: { folder: '/tmp/x' } }))
-      .rejects.toMatchObject({ data: { code: 'BAD_REQUEST' }, message: expect.stringContaining('chain: give backupId') });
-    await expect(stack.alice.client.restores.start.mutate({ chain: { backupId: 'x' }, target: 'files', to: { folder: '/tmp/x', database: 'shop' } }))
-      .rejects.toMatchObject({ data: { code: 'BAD_REQUEST' }, message: expect.stringContaining('to: a folder delivery takes no database, destination or recreateDestination') });
+    await expect(
+      stack.alice.client.restores.start.mutate({
+        chain: { backupId: 'x', connection: 'local' },
+        target: 'files',
+        to: { folder: '/tmp/x' },
+      }),
+    ).rejects.toMatchObject({ data: { code: 'BAD_REQUEST' }, message: expect.stringContaining('chain: give backupId') });
+    await expect(
+      stack.alice.client.restores.start.mutate({ chain: { backupId: 'x' }, target: 'files', to: { folder: '/tmp/x', database: 'shop' } }),
+    ).rejects.toMatchObject({
+      data: { code: 'BAD_REQUEST' },
+      message: expect.stringContaining('to: a folder delivery takes no database, destination or recreateDestination'),
+    });
   });
 
   it('runs a physical incremental and a chain restore from the CLI, following them to the end', async () => {
     const run = promisify(execFile);
     const env = { ...process.env, DBFERRY_CONFIG: stack.configPath, DBFERRY_URL: stack.api.url, DBFERRY_TOKEN: stack.alice.token };
-    const dbferry = (args: string[]) => run(process.execPath, ['bin/dbferry.js', ...args], { env }).then(
-      (r) => ({ code: 0, stdout: r.stdout }), (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: `${e.stdout}${e.stderr}` }));
+    const dbferry = (args: string[]) =>
+      run(process.execPath, ['bin/dbferry.js', ...args], { env }).then(
+        (r) => ({ code: 0, stdout: r.stdout }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: `${e.stdout}${e.stderr}` }),
+      );
     const backup = await dbferry(['backup', '--physical', '--incremental', '--from', 'local', '--target', 'files', '--follow', '--json']);
     expect(backup.stdout).toContain('"status":"succeeded"');
     expect(backup.code).toBe(0);
@@ -134,7 +180,7 @@ describe('physical backups and chain restores through the API', () => {
     const folder = join(scratch, 'datadir');
     const started = await stack.alice.client.restores.start.mutate({ chain: { backupId: incrementalId }, target: 'files', to: { folder } });
     let view = await stack.alice.client.restores.get.query({ id: started.id });
-    for (const deadline = Date.now() + 120_000; !['succeeded', 'failed', 'cancelled'].includes(view.status) && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 120_000; !['succeeded', 'failed', 'cancelled'].includes(view.status) && Date.now() < deadline;) {
       await new Promise((r) => setTimeout(r, 250));
       view = await stack.alice.client.restores.get.query({ id: started.id });
     }

@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listPhysicalManifests } from '../../../src/activities/catalog/physical-manifests.ts';
 import { randomUUID } from 'node:crypto';
-import { physicalBackupWorkflowId, type PhysicalBackupManifest, type PhysicalBackupState, type PhysicalBackupWorkflowInput } from '../../../src/workflows/physical/contracts.ts';
+import {
+  physicalBackupWorkflowId,
+  type PhysicalBackupManifest,
+  type PhysicalBackupState,
+  type PhysicalBackupWorkflowInput,
+} from '../../../src/workflows/physical/contracts.ts';
 import { runSearchAttributes } from '../../../src/shared/temporal.ts';
 import type { physicalBackup } from '../../../src/workflows/physical/physical-backup.ts';
 import { startTestStack, type TestStack } from '../../harness/stack.ts';
@@ -18,7 +23,7 @@ describe('physical backup plans', () => {
 
   /** Polls the target's physical manifests until `done` holds. */
   async function manifestsWhen(done: (m: PhysicalBackupManifest[]) => boolean, timeoutMs = 240_000): Promise<PhysicalBackupManifest[]> {
-    for (const deadline = Date.now() + timeoutMs; ; ) {
+    for (const deadline = Date.now() + timeoutMs; ;) {
       const { manifests } = await listPhysicalManifests(stack.targets.files.store, 'physical-local/');
       if (done(manifests)) return manifests;
       if (Date.now() > deadline) throw new Error(`target holds ${manifests.map((m) => `${m.kind}:${m.id}`).join(', ') || 'nothing'}`);
@@ -31,7 +36,7 @@ describe('physical backup plans', () => {
     const handle = stack.temporal.schedule.getHandle(`${planId}:${kind === 'physical-full' ? 'full' : 'incremental'}`);
     const before = (await handle.describe()).info.recentActions.length;
     await stack.alice.client.backups.triggerPhysicalPlan.mutate({ name: 'nightly', kind });
-    for (const deadline = Date.now() + 60_000; ; ) {
+    for (const deadline = Date.now() + 60_000; ;) {
       const actions = (await handle.describe()).info.recentActions;
       if (actions.length > before) {
         const { workflowId, firstExecutionRunId } = actions.at(-1)!.action.workflow;
@@ -46,7 +51,12 @@ describe('physical backup plans', () => {
   it('runs fulls and incrementals on their own schedules, and retention keeps the full a kept incremental needs', async () => {
     const client = stack.alice.client;
     const plan = await client.backups.createPhysicalPlan.mutate({
-      name: 'nightly', connection: 'local', target: 'files', fullCron: '0 3 * * 0', incrementalCron: '0 3 * * 1-6', retention: { keepLast: 1 },
+      name: 'nightly',
+      connection: 'local',
+      target: 'files',
+      fullCron: '0 3 * * 0',
+      incrementalCron: '0 3 * * 1-6',
+      retention: { keepLast: 1 },
     });
     expect(plan.schedules.map((s) => s.kind)).toEqual(['physical-full', 'physical-incremental']);
     expect(plan.schedules.every((s) => s.nextRuns.length > 0)).toBe(true);
@@ -76,11 +86,22 @@ describe('physical backup plans', () => {
   it('lets only one physical backup of a server run when two start under different workflow ids (scheduled runs)', async () => {
     const start = (suffix: string) => {
       const input: PhysicalBackupWorkflowInput = {
-        backupId: randomUUID(), connection: 'local', target: 'files', kind: 'physical-full', compression: 'zstd', threads: 2, parentId: null,
-        requestedBy: 'test', callbackUrl: null, scheduleId: null, retention: null,
+        backupId: randomUUID(),
+        connection: 'local',
+        target: 'files',
+        kind: 'physical-full',
+        compression: 'zstd',
+        threads: 2,
+        parentId: null,
+        requestedBy: 'test',
+        callbackUrl: null,
+        scheduleId: null,
+        retention: null,
       };
       return stack.temporal.workflow.start<typeof physicalBackup>('physicalBackup', {
-        taskQueue: stack.config.taskQueue, workflowId: `${physicalBackupWorkflowId('local')}-${suffix}`, args: [input],
+        taskQueue: stack.config.taskQueue,
+        workflowId: `${physicalBackupWorkflowId('local')}-${suffix}`,
+        args: [input],
         typedSearchAttributes: runSearchAttributes({ kind: 'physical-backup', source: 'local', destination: 'files', requestedBy: 'test' }),
       });
     };
@@ -90,6 +111,8 @@ describe('physical backup plans', () => {
     const [a, b] = await Promise.allSettled([first.result(), second.result()]);
     expect(a.status).toBe('fulfilled');
     expect(b.status).toBe('rejected');
-    expect(((await second.describe()).memo?.state as PhysicalBackupState).lastError).toMatch(/another physical backup of local is running \(physical-backup:local-a\)/);
+    expect(((await second.describe()).memo?.state as PhysicalBackupState).lastError).toMatch(
+      /another physical backup of local is running \(physical-backup:local-a\)/,
+    );
   });
 });

@@ -17,14 +17,21 @@ describe('pulls over REST, and the cleanup schedule at API start', () => {
     stack = await startTestStack();
     await createPeopleDatabase(source);
     const profile = {
-      source: { connection: 'local', database: source }, destination: { connection: 'local', database: destination },
-      secretEnv: PULL_SECRET_ENV, sanitize: peopleRules, excludeTables: ['audit_log'],
+      source: { connection: 'local', database: source },
+      destination: { connection: 'local', database: destination },
+      secretEnv: PULL_SECRET_ENV,
+      sanitize: peopleRules,
+      excludeTables: ['audit_log'],
     };
     addProfile(stack, 'app', profile);
     addProfile(stack, 'readonly-dest', { ...profile, destination: { connection: 'readonly', database: `${destination}_ro` } });
   });
   afterAll(async () => {
-    for (const id of scheduleIds) await stack.temporal.schedule.getHandle(id).delete().catch(() => undefined);
+    for (const id of scheduleIds)
+      await stack.temporal.schedule
+        .getHandle(id)
+        .delete()
+        .catch(() => undefined);
     await dropDatabases(source, destination);
     await stack?.stop();
   });
@@ -45,7 +52,12 @@ describe('pulls over REST, and the cleanup schedule at API start', () => {
     const api = await startApi({ ...stack.config, taskQueue }, stack.env, { host: '127.0.0.1', port: 0 });
     try {
       const schedule = await stack.temporal.schedule.getHandle(id).describe();
-      expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'cleanupPullWorkspaces', taskQueue, args: [{ maxAgeMinutes: 60 }] });
+      expect(schedule.action).toMatchObject({
+        type: 'startWorkflow',
+        workflowType: 'cleanupPullWorkspaces',
+        taskQueue,
+        args: [{ maxAgeMinutes: 60 }],
+      });
       expect(schedule.spec.intervals?.[0]?.every).toBe(3_600_000);
       // A second start (a restart, another replica) finds it there and is fine with that.
       const again = await startApi({ ...stack.config, taskQueue }, stack.env, { host: '127.0.0.1', port: 0 });
@@ -87,15 +99,25 @@ describe('pulls over REST, and the cleanup schedule at API start', () => {
     expect(await query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [destination])).toEqual([]);
   });
 
-  it('answers a dry run with the seed\'s table and creates nothing', async () => {
+  it("answers a dry run with the seed's table and creates nothing", async () => {
     const res = await post('/api/v1/pulls', { profile: 'app', dryRun: true });
     expect(res.status).toBe(200);
     const body = await json(res);
     expect(body.profile).toBe('app');
-    expect(body.data).toEqual(expect.arrayContaining([
-      expect.objectContaining({ table: 'users', rows: 6, mode: 'full', sanitized: true, limited: false, timestamps: true, excluded: false }),
-      expect.objectContaining({ table: 'audit_log', mode: 'excluded', excluded: true }),
-    ]));
+    expect(body.data).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          table: 'users',
+          rows: 6,
+          mode: 'full',
+          sanitized: true,
+          limited: false,
+          timestamps: true,
+          excluded: false,
+        }),
+        expect.objectContaining({ table: 'audit_log', mode: 'excluded', excluded: true }),
+      ]),
+    );
     expect(await query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [destination])).toEqual([]);
   });
 
@@ -123,8 +145,17 @@ describe('pulls over REST, and the cleanup schedule at API start', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(view).toMatchObject({
-      id, profile: 'app', status: 'succeeded', phase: 'done', progress: 100, mode: 'full', full: true,
-      requested_tables: ['users', 'customers'], destination: `local/${destination}`, rows: 10, last_error: null,
+      id,
+      profile: 'app',
+      status: 'succeeded',
+      phase: 'done',
+      progress: 100,
+      mode: 'full',
+      full: true,
+      requested_tables: ['users', 'customers'],
+      destination: `local/${destination}`,
+      rows: 10,
+      last_error: null,
     });
     expect(view.tables).toEqual(expect.arrayContaining([{ table: 'users', mode: 'full', rows: 6, sanitized: true, limited: false }]));
     expect(typeof view.duration).toBe('number');
@@ -133,7 +164,7 @@ describe('pulls over REST, and the cleanup schedule at API start', () => {
 
     const list = await json(await stack.http('/api/v1/pulls?limit=5', { token: stack.alice.token }));
     expect((list.data as Array<{ id: string }>).map((p) => p.id)).toContain(id);
-    expect(((await json(await stack.http('/api/v1/pulls', { token: stack.bob.token }))).data as unknown[])).toEqual([]);
+    expect((await json(await stack.http('/api/v1/pulls', { token: stack.bob.token }))).data as unknown[]).toEqual([]);
 
     const cancelled = await post(`/api/v1/pulls/${id}/cancel`, {});
     expect(cancelled.status).toBe(202);

@@ -33,29 +33,37 @@ describe('cancelling a backup', () => {
     ['a Temporal cancel (as from the Web UI or CLI)', 'mydumper', async (h) => void (await h.cancel())],
   ];
 
-  it.each(ways)('through %s (%s) during the upload leaves no object, no manifest and no pending multipart upload', async (_way, format, cancel) => {
-    const { bucket, prefix, store } = stack.targets.s3;
-    const handle = await startBackup(stack, { source: { connection: 'local', database: source }, target: 's3', format, compression: 'gzip' });
-    // Cancel once a multipart upload is really under way for this backup.
-    const deadline = Date.now() + 60_000;
-    while ((await pendingUploads(s3, bucket, `${prefix}/${source}/`)).length === 0) {
-      if (Date.now() > deadline) throw new Error('no multipart upload appeared within 60 s');
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    const before = await handle.query(getBackupStatusQuery);
-    expect(before.phase).toBe('streaming');
-    const cancelledAt = Date.now();
-    await cancel(handle);
-    const { state } = await finish<BackupState>(handle, getBackupStatusQuery.name);
-    expect(state.status).toBe('cancelled');
-    expect(Date.now() - cancelledAt).toBeLessThan(15_000);
-    await expect(handle.result()).rejects.toThrow();
+  it.each(ways)(
+    'through %s (%s) during the upload leaves no object, no manifest and no pending multipart upload',
+    async (_way, format, cancel) => {
+      const { bucket, prefix, store } = stack.targets.s3;
+      const handle = await startBackup(stack, {
+        source: { connection: 'local', database: source },
+        target: 's3',
+        format,
+        compression: 'gzip',
+      });
+      // Cancel once a multipart upload is really under way for this backup.
+      const deadline = Date.now() + 60_000;
+      while ((await pendingUploads(s3, bucket, `${prefix}/${source}/`)).length === 0) {
+        if (Date.now() > deadline) throw new Error('no multipart upload appeared within 60 s');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const before = await handle.query(getBackupStatusQuery);
+      expect(before.phase).toBe('streaming');
+      const cancelledAt = Date.now();
+      await cancel(handle);
+      const { state } = await finish<BackupState>(handle, getBackupStatusQuery.name);
+      expect(state.status).toBe('cancelled');
+      expect(Date.now() - cancelledAt).toBeLessThan(15_000);
+      await expect(handle.result()).rejects.toThrow();
 
-    expect(await keysUnder(store, `${source}/`)).toEqual([]);
-    expect(await pendingUploads(s3, bucket, `${prefix}/${source}/`)).toEqual([]);
-    expect(await processCommandLines(/^(mysqldump|mydumper|tar|zstd)\0/)).toEqual([]);
-    expect((await readdir(stack.config.workDir)).filter((f) => f.startsWith('backup-'))).toEqual([]);
-  });
+      expect(await keysUnder(store, `${source}/`)).toEqual([]);
+      expect(await pendingUploads(s3, bucket, `${prefix}/${source}/`)).toEqual([]);
+      expect(await processCommandLines(/^(mysqldump|mydumper|tar|zstd)\0/)).toEqual([]);
+      expect((await readdir(stack.config.workDir)).filter((f) => f.startsWith('backup-'))).toEqual([]);
+    },
+  );
 
   it('removes the multipart uploads and partial files a dead worker left behind, and only those of its key', async () => {
     const { bucket, prefix, store } = stack.targets.s3;
@@ -101,9 +109,23 @@ describe('retention after a successful backup', () => {
       const body = Buffer.from(`backup from ${daysAgo} days ago`);
       const { sha256, size } = await store.upload(key, Readable.from([body]));
       const manifest: BackupManifest = {
-        manifestVersion: 1, id: `fake-${daysAgo}`, kind: 'logical', source: { connection, database: source }, target: 'files', key,
-        format: 'mysqldump', compression: 'gzip', size, sha256, startedAt: at.toISOString(), finishedAt: at.toISOString(), durationMs: 0,
-        tool: { name: 'mysqldump', version: 'test' }, server: { version: 'test' }, tables: [], scheduleId,
+        manifestVersion: 1,
+        id: `fake-${daysAgo}`,
+        kind: 'logical',
+        source: { connection, database: source },
+        target: 'files',
+        key,
+        format: 'mysqldump',
+        compression: 'gzip',
+        size,
+        sha256,
+        startedAt: at.toISOString(),
+        finishedAt: at.toISOString(),
+        durationMs: 0,
+        tool: { name: 'mysqldump', version: 'test' },
+        server: { version: 'test' },
+        tables: [],
+        scheduleId,
       };
       await store.putJson(manifestKeyFor(key), manifest);
       return key;
@@ -115,18 +137,30 @@ describe('retention after a successful backup', () => {
     const otherConnection = await fake(50, 'nightly', 'guarded');
 
     const handle = await startBackup(stack, {
-      source: { connection: 'local', database: source }, target: 'files', format: 'mysqldump', compression: 'gzip',
-      scheduleId: 'nightly', retention: { keepLast: 2 },
+      source: { connection: 'local', database: source },
+      target: 'files',
+      format: 'mysqldump',
+      compression: 'gzip',
+      scheduleId: 'nightly',
+      retention: { keepLast: 2 },
     });
     const { state } = await finish<BackupState>(handle, getBackupStatusQuery.name);
     expect(state.status).toBe('succeeded');
     expect(state.retention).toEqual({ deleted: [oldest, older], error: null });
 
     const left = await keysUnder(store, `${source}/`);
-    expect(left.sort()).toEqual([
-      otherSchedule, manifestKeyFor(otherSchedule), otherConnection, manifestKeyFor(otherConnection),
-      recent, manifestKeyFor(recent), state.key!, manifestKeyFor(state.key!),
-    ].sort());
+    expect(left.sort()).toEqual(
+      [
+        otherSchedule,
+        manifestKeyFor(otherSchedule),
+        otherConnection,
+        manifestKeyFor(otherConnection),
+        recent,
+        manifestKeyFor(recent),
+        state.key!,
+        manifestKeyFor(state.key!),
+      ].sort(),
+    );
   });
 
   it('gives a backup whose second is already taken (same database name on another connection) its own key, touching the other', async () => {
@@ -140,7 +174,12 @@ describe('retention after a successful backup', () => {
       await store.putJson(manifestKeyFor(key), { id: `other-${s}` });
       taken.push(key, manifestKeyFor(key));
     }
-    const handle = await startBackup(stack, { source: { connection: 'local', database: source }, target: 'files', format: 'mysqldump', compression: 'gzip' });
+    const handle = await startBackup(stack, {
+      source: { connection: 'local', database: source },
+      target: 'files',
+      format: 'mysqldump',
+      compression: 'gzip',
+    });
     const { state } = await finish<BackupState>(handle, getBackupStatusQuery.name);
     expect(state.status).toBe('succeeded');
     const [, stamp] = /^[^/]+\/(\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d)-[0-9a-f]{8}\.sql\.gz$/.exec(state.key!) ?? [];

@@ -40,7 +40,15 @@ describe('the S3 server stopped during a backup upload', () => {
     process.env.DBFERRY_T_FLAKY_KEY = s3.accessKeyId;
     process.env.DBFERRY_T_FLAKY_SECRET = s3.secretAccessKey;
     stack = await startTestStack({
-      extraTargets: { flaky: { url: `s3://${bucket}/b`, endpoint: s3.endpoint, region: s3.region, accessKeyIdEnv: 'DBFERRY_T_FLAKY_KEY', secretAccessKeyEnv: 'DBFERRY_T_FLAKY_SECRET' } },
+      extraTargets: {
+        flaky: {
+          url: `s3://${bucket}/b`,
+          endpoint: s3.endpoint,
+          region: s3.region,
+          accessKeyIdEnv: 'DBFERRY_T_FLAKY_KEY',
+          secretAccessKeyEnv: 'DBFERRY_T_FLAKY_SECRET',
+        },
+      },
     });
     await createStore(stack.config.targets.flaky!, process.env).ensureBucket();
     await createBulkDatabase(source, 1_000_000);
@@ -55,7 +63,12 @@ describe('the S3 server stopped during a backup upload', () => {
   it('is retried once the server is back and ends a verified, restorable backup with no pending upload left', async () => {
     const port = Number(new URL(s3.endpoint).port);
     const raw = () => new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: s3 });
-    const handle = await startBackup(stack, { source: { connection: 'local', database: source }, target: 'flaky', format: 'mysqldump', compression: 'gzip' });
+    const handle = await startBackup(stack, {
+      source: { connection: 'local', database: source },
+      target: 'flaky',
+      format: 'mysqldump',
+      compression: 'gzip',
+    });
     const client = raw();
     await waitFor('a multipart upload under way', async () => (await pendingUploads(client, bucket, `b/${source}/`)).length > 0);
     client.destroy();
@@ -84,7 +97,11 @@ describe('the S3 server stopped during a backup upload', () => {
     expect(await pendingUploads(after, bucket, `b/${source}/`)).toEqual([]);
     after.destroy();
 
-    const restore = await startRestore(stack, { target: 'flaky', key: state.key!, destination: { connection: 'local', database: restored } });
+    const restore = await startRestore(stack, {
+      target: 'flaky',
+      key: state.key!,
+      destination: { connection: 'local', database: restored },
+    });
     const { state: restoreState } = await finish<RestoreState>(restore, getRestoreStatusQuery.name);
     expect(restoreState.lastError).toBeNull();
     await expectSameDatabase(source, restored);
@@ -112,8 +129,17 @@ describe('a worker killed in the middle of a backup upload', () => {
     const s3 = rawS3Client();
     try {
       workers.push(await spawnWorkerProcess(stack));
-      const handle = await startBackup(stack, { source: { connection: 'local', database: source }, target: 's3', format: 'mydumper', compression: 'zstd' });
-      await waitFor('a multipart upload under way', async () => (await pendingUploads(s3, bucket, `${prefix}/${source}/`)).length > 0, 90_000);
+      const handle = await startBackup(stack, {
+        source: { connection: 'local', database: source },
+        target: 's3',
+        format: 'mydumper',
+        compression: 'zstd',
+      });
+      await waitFor(
+        'a multipart upload under way',
+        async () => (await pendingUploads(s3, bucket, `${prefix}/${source}/`)).length > 0,
+        90_000,
+      );
       workers[0]!.kill('SIGKILL');
       await new Promise((r) => setTimeout(r, 1000));
       workers.push(await spawnWorkerProcess(stack));
@@ -129,7 +155,11 @@ describe('a worker killed in the middle of a backup upload', () => {
       expect((await readdir(stack.config.workDir)).filter((f) => f.startsWith('backup-'))).toEqual([]);
       expect(await processCommandLines(new RegExp(`backup-${state.id}|${source}`))).toEqual([]);
 
-      const restore = await startRestore(stack, { target: 's3', key: state.key!, destination: { connection: 'local', database: restored } });
+      const restore = await startRestore(stack, {
+        target: 's3',
+        key: state.key!,
+        destination: { connection: 'local', database: restored },
+      });
       const { state: restoreState } = await finish<RestoreState>(restore, getRestoreStatusQuery.name);
       expect(restoreState.lastError).toBeNull();
       await expectSameDatabase(source, restored);

@@ -77,7 +77,11 @@ describe('backing up and restoring a database', () => {
   it('backs up with mysqldump and gzip to S3 and restores an identical database, never showing the password', async () => {
     // Through the `guarded` connection, whose MySQL user has a real password.
     const backup = await startBackup(stack, {
-      source: { connection: 'guarded', database: source }, target: 's3', format: 'mysqldump', compression: 'gzip', callbackUrl: `${receiver.url}/backup`,
+      source: { connection: 'guarded', database: source },
+      target: 's3',
+      format: 'mysqldump',
+      compression: 'gzip',
+      callbackUrl: `${receiver.url}/backup`,
     });
     const { state, progress } = await finish<BackupState>(backup, getBackupStatusQuery.name);
     expect(state.lastError).toBeNull();
@@ -90,9 +94,18 @@ describe('backing up and restoring a database', () => {
     const manifest = parseManifest(await store.getJson(manifestKeyFor(state.key!)), 'manifest');
     expect(await hashStoredObject(store, state.key!)).toEqual({ sha256: manifest.sha256, size: manifest.size });
     expect(manifest).toMatchObject({
-      id: state.id, kind: 'logical', source: { connection: 'guarded', database: source }, target: 's3', key: state.key,
-      format: 'mysqldump', compression: 'gzip', sha256: state.sha256, size: state.size, scheduleId: null,
-      tool: { name: 'mysqldump', version: expect.stringMatching(/^mysqldump .*Ver/) }, server: { version: expect.stringMatching(/MariaDB/) },
+      id: state.id,
+      kind: 'logical',
+      source: { connection: 'guarded', database: source },
+      target: 's3',
+      key: state.key,
+      format: 'mysqldump',
+      compression: 'gzip',
+      sha256: state.sha256,
+      size: state.size,
+      scheduleId: null,
+      tool: { name: 'mysqldump', version: expect.stringMatching(/^mysqldump .*Ver/) },
+      server: { version: expect.stringMatching(/MariaDB/) },
       database: { charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' },
     });
     expect(manifest.durationMs).toBe(Date.parse(manifest.finishedAt) - Date.parse(manifest.startedAt));
@@ -102,7 +115,10 @@ describe('backing up and restoring a database', () => {
     const destination = uniqueDbName('bk_dst_sql');
     created.push(destination);
     const restore = await startRestore(stack, {
-      target: 's3', key: state.key!, destination: { connection: 'guarded', database: destination }, callbackUrl: `${receiver.url}/restore`,
+      target: 's3',
+      key: state.key!,
+      destination: { connection: 'guarded', database: destination },
+      callbackUrl: `${receiver.url}/restore`,
     });
     const restored = await finish<RestoreState>(restore, getRestoreStatusQuery.name);
     expect(restored.state.lastError).toBeNull();
@@ -146,10 +162,19 @@ describe('backing up and restoring a database', () => {
       }
     })();
     try {
-      const backup = await startBackup(stack, { source: { connection: 'guarded', database: bulk }, target: 's3', format: 'mysqldump', compression: 'gzip' });
+      const backup = await startBackup(stack, {
+        source: { connection: 'guarded', database: bulk },
+        target: 's3',
+        format: 'mysqldump',
+        compression: 'gzip',
+      });
       const { state } = await finish<BackupState>(backup, getBackupStatusQuery.name);
       expect(state.status).toBe('succeeded');
-      const restore = await startRestore(stack, { target: 's3', key: state.key!, destination: { connection: 'guarded', database: restoredBulk } });
+      const restore = await startRestore(stack, {
+        target: 's3',
+        key: state.key!,
+        destination: { connection: 'guarded', database: restoredBulk },
+      });
       expect((await finish<RestoreState>(restore, getRestoreStatusQuery.name)).state.status).toBe('succeeded');
     } finally {
       watching = false;
@@ -164,7 +189,12 @@ describe('backing up and restoring a database', () => {
   });
 
   it('backs up with mydumper and zstd to a file target and restores an identical database', async () => {
-    const backup = await startBackup(stack, { source: { connection: 'local', database: source }, target: 'files', format: 'mydumper', compression: 'zstd' });
+    const backup = await startBackup(stack, {
+      source: { connection: 'local', database: source },
+      target: 'files',
+      format: 'mydumper',
+      compression: 'zstd',
+    });
     const { state, progress } = await finish<BackupState>(backup, getBackupStatusQuery.name);
     expect(state.lastError).toBeNull();
     expect(state.status).toBe('succeeded');
@@ -180,7 +210,11 @@ describe('backing up and restoring a database', () => {
 
     const destination = uniqueDbName('bk_dst_md');
     created.push(destination);
-    const restore = await startRestore(stack, { target: 'files', key: state.key!, destination: { connection: 'local', database: destination } });
+    const restore = await startRestore(stack, {
+      target: 'files',
+      key: state.key!,
+      destination: { connection: 'local', database: destination },
+    });
     const restored = await finish<RestoreState>(restore, getRestoreStatusQuery.name);
     expect(restored.state.lastError).toBeNull();
     expect(restored.state.status).toBe('succeeded');
@@ -190,7 +224,12 @@ describe('backing up and restoring a database', () => {
   });
 
   it('refuses a corrupted backup with a checksum error and does not touch the destination', async () => {
-    const backup = await startBackup(stack, { source: { connection: 'local', database: source }, target: 's3', format: 'mysqldump', compression: 'zstd' });
+    const backup = await startBackup(stack, {
+      source: { connection: 'local', database: source },
+      target: 's3',
+      format: 'mysqldump',
+      compression: 'zstd',
+    });
     const { state } = await finish<BackupState>(backup, getBackupStatusQuery.name);
     expect(state.status).toBe('succeeded');
     expect(state.key).toMatch(/\.sql\.zst$/);
@@ -198,14 +237,20 @@ describe('backing up and restoring a database', () => {
     // One byte flipped in the middle of the stored object, behind dbferry's back.
     const { bucket, prefix } = stack.targets.s3;
     const objectKey = `${prefix}/${state.key}`;
-    const original = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey }))).Body!.transformToByteArray());
+    const original = Buffer.from(
+      await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey }))).Body!.transformToByteArray(),
+    );
     const damaged = Buffer.from(original);
     damaged[Math.floor(damaged.length / 2)]! ^= 0x01;
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: objectKey, Body: damaged }));
 
     const destination = uniqueDbName('bk_dst_bad');
     created.push(destination);
-    const restore = await startRestore(stack, { target: 's3', key: state.key!, destination: { connection: 'local', database: destination } });
+    const restore = await startRestore(stack, {
+      target: 's3',
+      key: state.key!,
+      destination: { connection: 'local', database: destination },
+    });
     const { state: restored } = await finish<RestoreState>(restore, getRestoreStatusQuery.name);
     expect(restored.status).toBe('failed');
     expect(restored.lastError).toMatch(/checksum mismatch/);
@@ -214,7 +259,12 @@ describe('backing up and restoring a database', () => {
   });
 
   it('refuses a read-only destination, the control schema and a non-empty destination, before touching anything', async () => {
-    const backup = await startBackup(stack, { source: { connection: 'local', database: source }, target: 'files', format: 'mysqldump', compression: 'gzip' });
+    const backup = await startBackup(stack, {
+      source: { connection: 'local', database: source },
+      target: 'files',
+      format: 'mysqldump',
+      compression: 'gzip',
+    });
     const { state } = await finish<BackupState>(backup, getBackupStatusQuery.name);
     expect(state.status).toBe('succeeded');
 
@@ -224,16 +274,25 @@ describe('backing up and restoring a database', () => {
       [{ connection: 'local', database: source }, /already has tables; pass recreateDestination/],
     ];
     for (const [destination, message] of attempts) {
-      const { state: refused } = await finish<RestoreState>(await startRestore(stack, { target: 'files', key: state.key!, destination }), getRestoreStatusQuery.name);
+      const { state: refused } = await finish<RestoreState>(
+        await startRestore(stack, { target: 'files', key: state.key!, destination }),
+        getRestoreStatusQuery.name,
+      );
       expect(refused.status).toBe('failed');
       expect(refused.lastError).toMatch(message);
     }
     const missing = await finish<RestoreState>(
-      await startRestore(stack, { target: 'files', key: `${source}/2001-01-01_00-00-00.sql.gz`, destination: { connection: 'local', database: uniqueDbName('bk_never') } }),
+      await startRestore(stack, {
+        target: 'files',
+        key: `${source}/2001-01-01_00-00-00.sql.gz`,
+        destination: { connection: 'local', database: uniqueDbName('bk_never') },
+      }),
       getRestoreStatusQuery.name,
     );
     expect(missing.state.lastError).toMatch(/no backup at/);
     // The source is untouched by the refused restore into it.
-    expect(await rowCounts(source, tables)).toEqual((await stack.targets.files.store.getJson(manifestKeyFor(state.key!)) as { tables: unknown }).tables);
+    expect(await rowCounts(source, tables)).toEqual(
+      ((await stack.targets.files.store.getJson(manifestKeyFor(state.key!))) as { tables: unknown }).tables,
+    );
   });
 });

@@ -32,14 +32,20 @@ describe('cancelling a copy', () => {
 
   const ways: Array<[string, (id: string) => Promise<void>]> = [
     ['copies.cancel', async (id) => void (await stack.alice.client.copies.cancel.mutate({ id }))],
-    ['a Temporal cancel (as from the Web UI or CLI)', async (id) => {
-      const run = (await stack.api.deps.runs.get(id))!;
-      await stack.temporal.workflow.getHandle(run.workflowId, run.runId!).cancel();
-    }],
-    ['the cancelCopy signal', async (id) => {
-      const run = (await stack.api.deps.runs.get(id))!;
-      await stack.temporal.workflow.getHandle(run.workflowId, run.runId!).signal(cancelCopySignal, 'test');
-    }],
+    [
+      'a Temporal cancel (as from the Web UI or CLI)',
+      async (id) => {
+        const run = (await stack.api.deps.runs.get(id))!;
+        await stack.temporal.workflow.getHandle(run.workflowId, run.runId!).cancel();
+      },
+    ],
+    [
+      'the cancelCopy signal',
+      async (id) => {
+        const run = (await stack.api.deps.runs.get(id))!;
+        await stack.temporal.workflow.getHandle(run.workflowId, run.runId!).signal(cancelCopySignal, 'test');
+      },
+    ],
   ];
 
   it.each(ways)('stops the load within seconds through %s, drops the destination and the dump directory', async (_way, cancel) => {
@@ -83,7 +89,9 @@ describe('cancelling a copy', () => {
       expect((await waitForCopy(stack.alice.client, id, 30_000)).status).toBe('cancelled');
       const check = await rootConnection();
       const [tables] = await check.query('SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [destination]);
-      const [schema] = await check.query('SELECT DEFAULT_CHARACTER_SET_NAME AS cs FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [destination]);
+      const [schema] = await check.query('SELECT DEFAULT_CHARACTER_SET_NAME AS cs FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [
+        destination,
+      ]);
       await check.end();
       expect(tables).toEqual([]);
       expect(schema).toEqual([{ cs: 'latin1' }]);

@@ -42,16 +42,19 @@ describe('copying a database end to end', () => {
 
     // The tRPC subscription streams every change until the final status.
     const subscription = new Promise<void>((resolve, reject) => {
-      const sub = stack.alice.client.copies.progress.subscribe({ id: started.id }, {
-        onData: (view) => {
-          progress.push(view.progress);
-          if (['succeeded', 'failed', 'cancelled'].includes(view.status)) {
-            sub.unsubscribe();
-            resolve();
-          }
+      const sub = stack.alice.client.copies.progress.subscribe(
+        { id: started.id },
+        {
+          onData: (view) => {
+            progress.push(view.progress);
+            if (['succeeded', 'failed', 'cancelled'].includes(view.status)) {
+              sub.unsubscribe();
+              resolve();
+            }
+          },
+          onError: reject,
         },
-        onError: reject,
-      });
+      );
     });
     const view = await waitForCopy(stack.alice.client, started.id);
     await subscription;
@@ -75,9 +78,16 @@ describe('copying a database end to end', () => {
     expect(get.status).toBe(200);
     const body = (await get.json()) as Record<string, unknown>;
     expect(body).toMatchObject({
-      id: started.id, status: 'succeeded', progress: 100,
-      source_connection: 'local', source_db: source, dest_connection: 'local', dest_db: destination,
-      callback_url: `${receiver.url}/hook`, last_error: null, created_by_user_id: expect.any(Number),
+      id: started.id,
+      status: 'succeeded',
+      progress: 100,
+      source_connection: 'local',
+      source_db: source,
+      dest_connection: 'local',
+      dest_db: destination,
+      callback_url: `${receiver.url}/hook`,
+      last_error: null,
+      created_by_user_id: expect.any(Number),
     });
     for (const field of ['started_at', 'finished_at', 'created_at', 'updated_at']) {
       expect(new Date(body[field] as string).toISOString()).toBe(body[field]);
@@ -94,7 +104,13 @@ describe('copying a database end to end', () => {
       expect(delivery.headers['x-dbferry-delivery']).toBe(`${started.id}:${(delivery.json as { status: string }).status}`);
       expect(Object.keys(delivery.json as object).sort()).toEqual(['error', 'finished_at', 'id', 'started_at', 'status']);
     }
-    expect(done.json).toMatchObject({ id: started.id, status: 'succeeded', error: null, started_at: body.started_at, finished_at: body.finished_at });
+    expect(done.json).toMatchObject({
+      id: started.id,
+      status: 'succeeded',
+      error: null,
+      started_at: body.started_at,
+      finished_at: body.finished_at,
+    });
   });
 
   it('refuses a destination that already has tables unless recreateDestination is set', async () => {
@@ -136,7 +152,10 @@ describe('copying a database end to end', () => {
     });
     const view = await waitForCopy(stack.alice.client, started.id);
     expect(view.status).toBe('succeeded');
-    const final = await receiver.waitFor((d) => d.status === 200 && (d.json as { id?: string }).id === started.id && (d.json as { status?: string }).status === 'succeeded', 60_000);
+    const final = await receiver.waitFor(
+      (d) => d.status === 200 && (d.json as { id?: string }).id === started.id && (d.json as { status?: string }).status === 'succeeded',
+      60_000,
+    );
     expect(verifySignature(final.rawBody, String(final.headers['x-signature']), WEBHOOK_SECRET)).toBe(true);
     const failed = receiver.deliveries.filter((d) => (d.json as { id?: string }).id === started.id && d.status === 503);
     expect(failed.length).toBe(2);

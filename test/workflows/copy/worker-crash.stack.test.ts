@@ -52,6 +52,10 @@ describe('a worker killed in the middle of a copy', () => {
     expect(existsSync(join(stack.config.workDir, `copy-${id}`))).toBe(false);
     expect(await processCommandLines(new RegExp(`copy-${id}`))).toEqual([]);
     const final = await waitForCopy(stack.alice.client, id);
-    expect(final.tables.find((t) => t.table === 'children')).toEqual({ table: 'children', sourceRows: 1_500_000, destinationRows: 1_500_000 });
+    expect(final.tables.find((t) => t.table === 'children')).toEqual({
+      table: 'children',
+      sourceRows: 1_500_000,
+      destinationRows: 1_500_000,
+    });
   });
 });

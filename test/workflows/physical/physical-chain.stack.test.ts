@@ -63,16 +63,28 @@ describe('physical backups and chain restores (mariabackup)', () => {
 
   it('takes a full, then two incrementals whose LSNs join up, each with a complete manifest', async () => {
     const full = await backup('physical-full');
-    expect(full).toMatchObject({ kind: 'physical-full', parentId: null, chainId: full.id, fromLsn: '0', format: 'xbstream', compression: 'zstd', tool: { name: 'mariabackup' } });
+    expect(full).toMatchObject({
+      kind: 'physical-full',
+      parentId: null,
+      chainId: full.id,
+      fromLsn: '0',
+      format: 'xbstream',
+      compression: 'zstd',
+      tool: { name: 'mariabackup' },
+    });
     expect(full.server.version).toMatch(/^10\.11\./);
     expect(full.size).toBeGreaterThan(0);
 
     const conn = await rootConnection(source);
     try {
-      await conn.query("UPDATE orders SET total = total + 1 WHERE id % 7 = 0; INSERT INTO items SELECT seq, 1 + seq MOD 100, 'second' FROM seq_30001_to_31000; UPDATE flags SET value = 2;");
+      await conn.query(
+        "UPDATE orders SET total = total + 1 WHERE id % 7 = 0; INSERT INTO items SELECT seq, 1 + seq MOD 100, 'second' FROM seq_30001_to_31000; UPDATE flags SET value = 2;",
+      );
       const first = await backup('physical-incremental');
       expect(first).toMatchObject({ kind: 'physical-incremental', parentId: full.id, chainId: full.id, fromLsn: full.toLsn });
-      await conn.query("DELETE FROM items WHERE id % 11 = 0; INSERT INTO orders (customer, total) VALUES ('late', 9.99); CREATE TABLE added (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO added SELECT seq FROM seq_1_to_500;");
+      await conn.query(
+        "DELETE FROM items WHERE id % 11 = 0; INSERT INTO orders (customer, total) VALUES ('late', 9.99); CREATE TABLE added (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO added SELECT seq FROM seq_1_to_500;",
+      );
       const second = await backup('physical-incremental');
       expect(second).toMatchObject({ parentId: first.id, chainId: full.id, fromLsn: first.toLsn });
       expect(BigInt(second.toLsn)).toBeGreaterThanOrEqual(BigInt(first.toLsn));
@@ -91,7 +103,13 @@ describe('physical backups and chain restores (mariabackup)', () => {
     expect(state.lastError).toBeNull();
     expect(state.status).toBe('succeeded');
     expect(state.chain).toEqual(chain.map((m) => m.id));
-    expect(state.steps.map((s) => s.name)).toEqual([...chain.map((m) => `download:${m.id}`), `prepare:${chain[0]!.id}`, `apply:${chain[1]!.id}`, `apply:${chain[2]!.id}`, 'deliver']);
+    expect(state.steps.map((s) => s.name)).toEqual([
+      ...chain.map((m) => `download:${m.id}`),
+      `prepare:${chain[0]!.id}`,
+      `apply:${chain[1]!.id}`,
+      `apply:${chain[2]!.id}`,
+      'deliver',
+    ]);
     expect(state.steps.every((s) => s.status === 'done')).toBe(true);
     expect(state.progress).toBe(100);
     expect(state.deliveredTo).toBe(folder);
@@ -115,7 +133,9 @@ describe('physical backups and chain restores (mariabackup)', () => {
 
   it('restores one database of the chain into a connection through a temporary server, and stops it', async () => {
     const handle = await startRestoreChain(stack, {
-      target: 's3', connection: 'local', before: new Date().toISOString(),
+      target: 's3',
+      connection: 'local',
+      before: new Date().toISOString(),
       deliver: { kind: 'database', database: source, destination: { connection: 'local', database: restored }, recreateDestination: false },
     });
     const state = await settle<RestoreChainState>(handle);
@@ -142,9 +162,13 @@ describe('physical backups and chain restores (mariabackup)', () => {
     try {
       const damaged = Buffer.from(bytes);
       damaged[Math.floor(damaged.length / 2)]! ^= 0xff;
-      await s3.send(new PutObjectCommand({ Bucket: stack.targets.s3.bucket, Key: `${stack.targets.s3.prefix}/${last.key}`, Body: damaged }));
+      await s3.send(
+        new PutObjectCommand({ Bucket: stack.targets.s3.bucket, Key: `${stack.targets.s3.prefix}/${last.key}`, Body: damaged }),
+      );
       const folder = join(scratch, 'damaged');
-      const state = await settle<RestoreChainState>(await startRestoreChain(stack, { target: 's3', backupId: last.id, deliver: { kind: 'folder', path: folder } }));
+      const state = await settle<RestoreChainState>(
+        await startRestoreChain(stack, { target: 's3', backupId: last.id, deliver: { kind: 'folder', path: folder } }),
+      );
       expect(state.status).toBe('failed');
       expect(state.lastError).toMatch(/checksum mismatch: .* the backup is damaged/);
       expect(await leftoversIn(stack.config.workDir)).toEqual([]);
@@ -160,7 +184,11 @@ describe('physical backups and chain restores (mariabackup)', () => {
     const saved = await stack.targets.s3.store.getJson(manifestKeyFor(middle.key));
     await stack.targets.s3.store.delete([manifestKeyFor(middle.key)]);
     try {
-      const handle = await startRestoreChain(stack, { target: 's3', backupId: chain[2]!.id, deliver: { kind: 'folder', path: join(scratch, 'broken') } });
+      const handle = await startRestoreChain(stack, {
+        target: 's3',
+        backupId: chain[2]!.id,
+        deliver: { kind: 'folder', path: join(scratch, 'broken') },
+      });
       const state = await settle<RestoreChainState>(handle);
       expect(state.status).toBe('failed');
       expect(state.lastError).toContain(`needs ${middle.id}, which is not in the target`);

@@ -21,7 +21,8 @@ async function waitForStep(handle: WorkflowHandle, prefix: string, timeoutMs = 1
   for (;;) {
     const state = await handle.query(getRestoreChainStatusQuery).catch(() => null);
     if (state?.steps.some((s) => s.name.startsWith(prefix) && s.status === 'running')) return state;
-    if (state && ['succeeded', 'failed', 'cancelled'].includes(state.status)) throw new Error(`restore ended ${state.status} before step ${prefix}: ${state.lastError}`);
+    if (state && ['succeeded', 'failed', 'cancelled'].includes(state.status))
+      throw new Error(`restore ended ${state.status} before step ${prefix}: ${state.lastError}`);
     if (Date.now() > deadline) throw new Error(`restore never reached step ${prefix}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -65,8 +66,10 @@ describe('chain restores that are cancelled or lose their worker', () => {
     expect(full.status).toBe('succeeded');
     const conn = await rootConnection(source);
     try {
-      await conn.query('UPDATE parents SET name = CONCAT(name, \'-x\') WHERE id % 3 = 0; DELETE FROM children WHERE id % 13 = 0');
-      const incremental = await settle<PhysicalBackupState>(await startPhysicalBackup(stack, { kind: 'physical-incremental', target: 'files' }));
+      await conn.query("UPDATE parents SET name = CONCAT(name, '-x') WHERE id % 3 = 0; DELETE FROM children WHERE id % 13 = 0");
+      const incremental = await settle<PhysicalBackupState>(
+        await startPhysicalBackup(stack, { kind: 'physical-incremental', target: 'files' }),
+      );
       expect(incremental.status).toBe('succeeded');
       lastId = incremental.id;
       expected = await tableChecksums(conn, source);
@@ -83,12 +86,20 @@ describe('chain restores that are cancelled or lose their worker', () => {
   it('cancelled while its temporary server runs: ends cancelled with no scratch directory, no server and no destination left', async () => {
     const restoreId = randomUUID();
     const handle = await startRestoreChain(stack, {
-      restoreId, target: 'files', backupId: lastId,
-      deliver: { kind: 'database', database: source, destination: { connection: 'local', database: cancelled }, recreateDestination: false },
+      restoreId,
+      target: 'files',
+      backupId: lastId,
+      deliver: {
+        kind: 'database',
+        database: source,
+        destination: { connection: 'local', database: cancelled },
+        recreateDestination: false,
+      },
     });
     await waitForStep(handle, 'deliver');
     // The temporary server is up (the cancel must stop it).
-    for (let i = 0; i < 300 && (await processCommandLines(new RegExp(`mariadbd.*chain-${restoreId}`))).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 300 && (await processCommandLines(new RegExp(`mariadbd.*chain-${restoreId}`))).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect(await processCommandLines(new RegExp(`mariadbd.*chain-${restoreId}`))).toHaveLength(1);
     await handle.signal(cancelRestoreChainSignal);
     const state = await settle<RestoreChainState>(handle);
@@ -101,7 +112,15 @@ describe('chain restores that are cancelled or lose their worker', () => {
   it('cancelled while applying the chain: ends cancelled with nothing left in workDir', async () => {
     const restoreId = randomUUID();
     const handle = await startRestoreChain(stack, {
-      restoreId, target: 'files', backupId: lastId, deliver: { kind: 'database', database: source, destination: { connection: 'local', database: cancelled }, recreateDestination: false },
+      restoreId,
+      target: 'files',
+      backupId: lastId,
+      deliver: {
+        kind: 'database',
+        database: source,
+        destination: { connection: 'local', database: cancelled },
+        recreateDestination: false,
+      },
     });
     await waitForStep(handle, 'prepare:');
     await handle.cancel();
@@ -114,11 +133,17 @@ describe('chain restores that are cancelled or lose their worker', () => {
   it('survives a killed worker: a new worker resumes at the step that was running and the database matches the source', async () => {
     const restoreId = randomUUID();
     const handle = await startRestoreChain(stack, {
-      restoreId, target: 'files', backupId: lastId,
+      restoreId,
+      target: 'files',
+      backupId: lastId,
       deliver: { kind: 'database', database: source, destination: { connection: 'local', database: resumed }, recreateDestination: false },
     });
     const before = await waitForStep(handle, 'deliver');
-    expect(before.steps.filter((s) => s.name.startsWith('download:') || s.name.startsWith('prepare:') || s.name.startsWith('apply:')).every((s) => s.status === 'done')).toBe(true);
+    expect(
+      before.steps
+        .filter((s) => s.name.startsWith('download:') || s.name.startsWith('prepare:') || s.name.startsWith('apply:'))
+        .every((s) => s.status === 'done'),
+    ).toBe(true);
     workers.at(-1)!.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 1000));
     workers.push(await spawnWorkerProcess(stack));
@@ -126,7 +151,25 @@ describe('chain restores that are cancelled or lose their worker', () => {
     const state = await settle<RestoreChainState>(handle);
     if (state.status !== 'succeeded') {
       const { events } = await handle.fetchHistory();
-      console.log(JSON.stringify((events ?? []).filter((e) => e.activityTaskScheduledEventAttributes || e.activityTaskStartedEventAttributes || e.activityTaskTimedOutEventAttributes || e.activityTaskFailedEventAttributes).map((e) => ({ t: e.eventTime, s: e.activityTaskScheduledEventAttributes?.activityType?.name, a: e.activityTaskStartedEventAttributes?.attempt, f: e.activityTaskFailedEventAttributes?.failure?.message, to: e.activityTaskTimedOutEventAttributes?.failure?.message }))));
+      console.log(
+        JSON.stringify(
+          (events ?? [])
+            .filter(
+              (e) =>
+                e.activityTaskScheduledEventAttributes ||
+                e.activityTaskStartedEventAttributes ||
+                e.activityTaskTimedOutEventAttributes ||
+                e.activityTaskFailedEventAttributes,
+            )
+            .map((e) => ({
+              t: e.eventTime,
+              s: e.activityTaskScheduledEventAttributes?.activityType?.name,
+              a: e.activityTaskStartedEventAttributes?.attempt,
+              f: e.activityTaskFailedEventAttributes?.failure?.message,
+              to: e.activityTaskTimedOutEventAttributes?.failure?.message,
+            })),
+        ),
+      );
     }
     expect(state.lastError).toBeNull();
     expect(state.status).toBe('succeeded');
@@ -148,14 +191,17 @@ describe('chain restores that are cancelled or lose their worker', () => {
   it('resumed on a worker without the scratch directory (another host): fetches and prepares the chain again there, and succeeds', async () => {
     const restoreId = randomUUID();
     const handle = await startRestoreChain(stack, {
-      restoreId, target: 'files', backupId: lastId,
+      restoreId,
+      target: 'files',
+      backupId: lastId,
       deliver: { kind: 'database', database: source, destination: { connection: 'local', database: moved }, recreateDestination: false },
     });
     await waitForStep(handle, 'deliver');
     workers.at(-1)!.kill('SIGKILL');
     // What the dead host had is gone with it: its temporary server and its scratch directory.
     const scratch = chainScratch(stack.config.workDir, restoreId);
-    for (let i = 0; i < 100 && !(await stopServerByPidFile(join(scratch.run, 'mysqld.pid'))); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && !(await stopServerByPidFile(join(scratch.run, 'mysqld.pid'))); i++)
+      await new Promise((r) => setTimeout(r, 100));
     await killOrphan(`${scratch.root}.mydumper.pid`, /mydumper/);
     await rm(scratch.root, { recursive: true, force: true });
     await rm(join(stack.config.workDir, `copy-${restoreId}`), { recursive: true, force: true });

@@ -24,8 +24,15 @@ describe('chain restore steps retried after a dead attempt', () => {
   let connection: Connection;
   const bytes = Buffer.from('not really an xbstream, but bytes with a checksum');
   const piece: ChainPiece = {
-    id: 'piece-a', key: 'physical-local/a.xbstream.zst', sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length,
-    streamBytes: bytes.length, compression: 'zstd', tool: 'mariabackup', fromLsn: '0', toLsn: '100',
+    id: 'piece-a',
+    key: 'physical-local/a.xbstream.zst',
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    size: bytes.length,
+    streamBytes: bytes.length,
+    compression: 'zstd',
+    tool: 'mariabackup',
+    fromLsn: '0',
+    toLsn: '100',
   };
 
   beforeAll(async () => {
@@ -34,10 +41,15 @@ describe('chain restore steps retried after a dead attempt', () => {
     env = new MockActivityEnvironment({ attempt: 2 }, { client: new Client({ connection }) });
     dir = await mkdtemp(join(tmpdir(), 'dbferry-steps-'));
     workDir = join(dir, 'work');
-    const config = parseConfig(JSON.stringify({
-      connections: { local: { host: '127.0.0.1', port: 3306, user: 'root' } }, control: { connection: 'local' }, workDir,
-      targets: { files: { url: `file://${join(dir, 'target')}` } },
-    }), 'test config');
+    const config = parseConfig(
+      JSON.stringify({
+        connections: { local: { host: '127.0.0.1', port: 3306, user: 'root' } },
+        control: { connection: 'local' },
+        workDir,
+        targets: { files: { url: `file://${join(dir, 'target')}` } },
+      }),
+      'test config',
+    );
     pools = new MysqlPools(config);
     stores = new BackupStores(config);
     await stores.get('files').ensureBucket();
@@ -52,16 +64,24 @@ describe('chain restore steps retried after a dead attempt', () => {
   });
 
   it('fetches a piece once: a retry keeps what the earlier attempt verified, without downloading again', async () => {
-    expect(await env.run(activities.fetchChainPiece, { restoreId: 'r1', target: 'files', piece, index: 0 })).toEqual({ bytes: bytes.length, reused: false });
+    expect(await env.run(activities.fetchChainPiece, { restoreId: 'r1', target: 'files', piece, index: 0 })).toEqual({
+      bytes: bytes.length,
+      reused: false,
+    });
     await stores.get('files').delete([piece.key]);
-    expect(await env.run(activities.fetchChainPiece, { restoreId: 'r1', target: 'files', piece, index: 0 })).toEqual({ bytes: bytes.length, reused: true });
+    expect(await env.run(activities.fetchChainPiece, { restoreId: 'r1', target: 'files', piece, index: 0 })).toEqual({
+      bytes: bytes.length,
+      reused: true,
+    });
     await stores.get('files').upload(piece.key, Readable.from([bytes]));
   });
 
   it('refuses a piece whose bytes differ from its manifest, keeping no partial file', async () => {
     const wrong = { ...piece, sha256: 'f'.repeat(64) };
-    await expect(env.run(activities.fetchChainPiece, { restoreId: 'r2', target: 'files', piece: wrong, index: 0 }))
-      .rejects.toMatchObject({ type: 'ChecksumMismatch', nonRetryable: true });
+    await expect(env.run(activities.fetchChainPiece, { restoreId: 'r2', target: 'files', piece: wrong, index: 0 })).rejects.toMatchObject({
+      type: 'ChecksumMismatch',
+      nonRetryable: true,
+    });
     expect(await readdir(join(chainScratch(workDir, 'r2').root, 'pieces'))).toEqual([]);
   });
 
@@ -72,14 +92,17 @@ describe('chain restore steps retried after a dead attempt', () => {
     await writeFile(paths.record, JSON.stringify({ applied: ['piece-a', 'piece-b'], applying: null }));
     await env.run(activities.applyChainIncrement, { restoreId: 'r3', piece: next, index: 1, appliedBefore: ['piece-a'], last: true });
     await writeFile(paths.record, JSON.stringify({ applied: ['piece-a'], applying: 'piece-b' }));
-    const failure = await env.run(activities.applyChainIncrement, { restoreId: 'r3', piece: next, index: 1, appliedBefore: ['piece-a'], last: true }).catch((e: unknown) => e);
+    const failure = await env
+      .run(activities.applyChainIncrement, { restoreId: 'r3', piece: next, index: 1, appliedBefore: ['piece-a'], last: true })
+      .catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ApplicationFailure);
     expect(failure).toMatchObject({ type: 'PreparedDirStale', nonRetryable: true });
   });
 
   it('says the scratch is missing when the step lands on a worker without it', async () => {
-    await expect(env.run(activities.applyChainIncrement, { restoreId: 'elsewhere', piece, index: 1, appliedBefore: [], last: true }))
-      .rejects.toMatchObject({ type: 'ScratchMissing' });
+    await expect(
+      env.run(activities.applyChainIncrement, { restoreId: 'elsewhere', piece, index: 1, appliedBefore: [], last: true }),
+    ).rejects.toMatchObject({ type: 'ScratchMissing' });
   });
 
   it('finishes a folder delivery that a dead attempt had already moved into place', async () => {

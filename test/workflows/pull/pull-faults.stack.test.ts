@@ -22,8 +22,10 @@ describe('a pull that is cancelled, stalls or is orphaned', () => {
     stack = await startTestStack();
     await createBulkDatabase(source, 1_500_000);
     const profile = {
-      source: { connection: 'local', database: source }, destination: { connection: 'local', database: destination },
-      sanitize: { parents: { name: { type: 'name' } } }, threads: 2,
+      source: { connection: 'local', database: source },
+      destination: { connection: 'local', database: destination },
+      sanitize: { parents: { name: { type: 'name' } } },
+      threads: 2,
     };
     addProfile(stack, 'bulk', profile);
     addProfile(stack, 'bulk-deadline', { ...profile, deadlineMinutes: 1 });
@@ -35,10 +37,14 @@ describe('a pull that is cancelled, stalls or is orphaned', () => {
 
   const ways: Array<[string, string, (id: string) => Promise<void>]> = [
     ['pulls.cancel while copying into the workspace', 'copying', async (id) => void (await stack.alice.client.pulls.cancel.mutate({ id }))],
-    ['the cancelPull signal while myloader runs', 'loading', async (id) => {
-      const run = (await stack.api.deps.runs.get(id))!;
-      await stack.temporal.workflow.getHandle(run.workflowId, run.runId!).signal(cancelPullSignal, 'test');
-    }],
+    [
+      'the cancelPull signal while myloader runs',
+      'loading',
+      async (id) => {
+        const run = (await stack.api.deps.runs.get(id))!;
+        await stack.temporal.workflow.getHandle(run.workflowId, run.runId!).signal(cancelPullSignal, 'test');
+      },
+    ],
   ];
 
   it.each(ways)('stops through %s and leaves no workspace, dump or tool behind', async (_way, phase, cancel) => {
@@ -55,7 +61,10 @@ describe('a pull that is cancelled, stalls or is orphaned', () => {
     expect(existsSync(join(stack.config.workDir, `pull-${id}`))).toBe(false);
     expect(await processCommandLines(new RegExp(`pull-${id}`))).toEqual([]);
     // The workspace's statements were killed, not left running on the server.
-    const busy = await query<{ n: number }>('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ? AND ID <> CONNECTION_ID()', [`%${running.workspace}%`]);
+    const busy = await query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ? AND ID <> CONNECTION_ID()',
+      [`%${running.workspace}%`],
+    );
     expect(Number(busy[0]!.n)).toBe(0);
     await dropDatabases(destination);
   });

@@ -6,7 +6,14 @@ import { startWebhookReceiver, verifySignature, type WebhookReceiver } from '../
 import { startTestStack, WEBHOOK_SECRET, type TestStack } from '../../harness/stack.ts';
 import { SANITIZED_PASSWORD_HASH } from '../../../src/activities/pull/sanitize-sql.ts';
 import {
-  addProfile, checksums, createPeopleDatabase, peopleRules, PULL_SECRET_ENV, query, waitForPull, workspaces,
+  addProfile,
+  checksums,
+  createPeopleDatabase,
+  peopleRules,
+  PULL_SECRET_ENV,
+  query,
+  waitForPull,
+  workspaces,
 } from '../../harness/pull-fixtures.ts';
 
 /** Every string in a history, with payload bytes decoded as UTF-8: what a reader of the history could see. */
@@ -17,7 +24,18 @@ function historyText(value: unknown): string {
   return String(value);
 }
 
-interface UserRow { id: number; email: string | null; name: string; phone: string | null; bio: string | null; password: string | null; address: string | null; nickname: string | null; api_note: string | null; login: string | null }
+interface UserRow {
+  id: number;
+  email: string | null;
+  name: string;
+  phone: string | null;
+  bio: string | null;
+  password: string | null;
+  address: string | null;
+  nickname: string | null;
+  api_note: string | null;
+  login: string | null;
+}
 
 describe('a sanitized pull', () => {
   let stack: TestStack;
@@ -33,8 +51,11 @@ describe('a sanitized pull', () => {
     await createPeopleDatabase(source);
     original = await query<UserRow>(`SELECT * FROM \`${source}\`.users ORDER BY id`);
     addProfile(stack, 'people', {
-      source: { connection: 'local', database: source }, destination: { connection: 'local', database: destination },
-      secretEnv: PULL_SECRET_ENV, sanitize: peopleRules, excludeTables: ['audit_log', 'telescope_entries'],
+      source: { connection: 'local', database: source },
+      destination: { connection: 'local', database: destination },
+      secretEnv: PULL_SECRET_ENV,
+      sanitize: peopleRules,
+      excludeTables: ['audit_log', 'telescope_entries'],
     });
   });
   afterAll(async () => {
@@ -93,14 +114,19 @@ describe('a sanitized pull', () => {
     expect(customers[3]!.email).not.toBe(alice);
 
     // Excluded tables are not pulled; the source is unchanged; the workspace is gone.
-    expect(await query(`SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'audit_log'`, [destination])).toEqual([]);
+    expect(
+      await query(`SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'audit_log'`, [destination]),
+    ).toEqual([]);
     expect(await checksums(source)).toEqual(before);
     expect(view.workspace).toMatch(/^_dbferry_tmp_\d+_[a-z0-9]+$/);
     expect(await workspaces()).not.toContain(view.workspace);
     expect(existsSync(join(stack.config.workDir, `pull-${started.id}`))).toBe(false);
 
     // The completion webhook (seed 002's SyncCompleted) is signed and carries tables and rows.
-    const done = await receiver.waitFor((d) => (d.json as { id?: string; status?: string }).id === started.id && (d.json as { status?: string }).status === 'succeeded', 30_000);
+    const done = await receiver.waitFor(
+      (d) => (d.json as { id?: string; status?: string }).id === started.id && (d.json as { status?: string }).status === 'succeeded',
+      30_000,
+    );
     expect(verifySignature(done.rawBody, String(done.headers['x-signature']), WEBHOOK_SECRET)).toBe(true);
     expect(done.json).toMatchObject({ id: started.id, status: 'succeeded', profile: 'people', mode: 'full', rows_synced: 10, error: null });
     expect((done.json as { tables: string[] }).tables.sort()).toEqual(['customers', 'users']);
@@ -126,9 +152,11 @@ describe('a sanitized pull', () => {
 
   it('treats * as the only wildcard in exclude patterns: % and _ match themselves', async () => {
     addProfile(stack, 'literal', {
-      source: { connection: 'local', database: source }, destination: { connection: 'local', database: destination },
+      source: { connection: 'local', database: source },
+      destination: { connection: 'local', database: destination },
       sanitize: { ...peopleRules, customers: { email: { type: 'email', exclude: ['z_d@other.org', 'alice@gmail%', 'frank@*'] } } },
-      secretEnv: PULL_SECRET_ENV, excludeTables: ['audit_log'],
+      secretEnv: PULL_SECRET_ENV,
+      excludeTables: ['audit_log'],
     });
     const { id } = await stack.alice.client.pulls.start.mutate({ profile: 'literal', full: true, tables: ['customers'] });
     expect((await waitForPull(stack.alice.client, id)).status).toBe('succeeded');
@@ -145,26 +173,34 @@ describe('a sanitized pull', () => {
     await query(`UPDATE \`${leakySource}\`.users SET login = email`);
     const { login: _login, ...rules } = peopleRules.users;
     addProfile(stack, 'leaky', {
-      source: { connection: 'local', database: leakySource }, destination: { connection: 'local', database: leakyDestination },
-      secretEnv: PULL_SECRET_ENV, sanitize: { users: rules, customers: peopleRules.customers }, piiAllow: ['users.login'],
+      source: { connection: 'local', database: leakySource },
+      destination: { connection: 'local', database: leakyDestination },
+      secretEnv: PULL_SECRET_ENV,
+      sanitize: { users: rules, customers: peopleRules.customers },
+      piiAllow: ['users.login'],
     });
     const { id } = await stack.alice.client.pulls.start.mutate({ profile: 'leaky' });
     const view = await waitForPull(stack.alice.client, id);
     expect(view.status).toBe('failed');
-    expect(view.lastError).toMatch(/^sanitization gate failed, nothing was pulled: users\.login holds original values of the sanitized column users\.email \(3 rows\)/);
+    expect(view.lastError).toMatch(
+      /^sanitization gate failed, nothing was pulled: users\.login holds original values of the sanitized column users\.email \(3 rows\)/,
+    );
     expect(await query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [leakyDestination])).toEqual([]);
     expect(await workspaces()).not.toContain(view.workspace);
   });
 
   it('stops at the PII guard, listing personal-looking columns without a rule', async () => {
     addProfile(stack, 'unguarded', {
-      source: { connection: 'local', database: source }, destination: { connection: 'local', database: leakyDestination },
+      source: { connection: 'local', database: source },
+      destination: { connection: 'local', database: leakyDestination },
       sanitize: { users: { email: { type: 'email' } } },
     });
     const { id } = await stack.alice.client.pulls.start.mutate({ profile: 'unguarded' });
     const view = await waitForPull(stack.alice.client, id);
     expect(view.status).toBe('failed');
-    expect(view.lastError).toMatch(/columns that look like personal data have no rule: .*users\.name, users\.phone.*customers\.email|customers\.email.*users\.name/);
+    expect(view.lastError).toMatch(
+      /columns that look like personal data have no rule: .*users\.name, users\.phone.*customers\.email|customers\.email.*users\.name/,
+    );
     expect(view.workspace).toBeNull();
   });
 });

@@ -4,8 +4,12 @@ import { startTestStack, type TestStack } from '../../harness/stack.ts';
 import { addProfile, checksums, createSubsetDatabase, query, waitForPull, workspaces } from '../../harness/pull-fixtures.ts';
 
 const FKS: Array<[table: string, column: string, parent: string]> = [
-  ['categories', 'parent_id', 'categories'], ['products', 'category_id', 'categories'], ['notes', 'category_id', 'categories'],
-  ['teams', 'captain_id', 'players'], ['players', 'team_id', 'teams'], ['scores', 'player_id', 'players'],
+  ['categories', 'parent_id', 'categories'],
+  ['products', 'category_id', 'categories'],
+  ['notes', 'category_id', 'categories'],
+  ['teams', 'captain_id', 'players'],
+  ['players', 'team_id', 'teams'],
+  ['scores', 'player_id', 'players'],
 ];
 
 const ids = async (db: string, table: string): Promise<number[]> =>
@@ -20,7 +24,8 @@ describe('subsetting a pull with row limits', () => {
     stack = await startTestStack();
     await createSubsetDatabase(source);
     addProfile(stack, 'subset', {
-      source: { connection: 'local', database: source }, destination: { connection: 'local', database: destination },
+      source: { connection: 'local', database: source },
+      destination: { connection: 'local', database: destination },
       limits: {
         categories: { maxRows: 7, orderBy: 'id', direction: 'asc' },
         notes: { maxRows: 3, orderBy: 'created_at', direction: 'desc' },
@@ -55,12 +60,16 @@ describe('subsetting a pull with row limits', () => {
 
     // No orphans anywhere: every non-null reference has its parent.
     for (const [table, column, parent] of FKS) {
-      const orphans = await query(`SELECT c.id FROM \`${destination}\`.\`${table}\` c LEFT JOIN \`${destination}\`.\`${parent}\` p ON p.id = c.\`${column}\`
+      const orphans =
+        await query(`SELECT c.id FROM \`${destination}\`.\`${table}\` c LEFT JOIN \`${destination}\`.\`${parent}\` p ON p.id = c.\`${column}\`
         WHERE c.\`${column}\` IS NOT NULL AND p.id IS NULL`);
       expect(orphans, `${table}.${column}`).toEqual([]);
     }
     // The foreign keys themselves came along.
-    const fks = await query<{ n: number }>('SELECT COUNT(*) AS n FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ?', [destination]);
+    const fks = await query<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ?',
+      [destination],
+    );
     expect(Number(fks[0]!.n)).toBe(FKS.length);
     expect(view.tables.find((t) => t.table === 'categories')).toMatchObject({ rows: 9, limited: true, sanitized: false, mode: 'full' });
     expect(await checksums(source)).toEqual(before);
@@ -86,7 +95,8 @@ describe('subsetting a pull with row limits', () => {
       await createSubsetDatabase(leafSource);
       await query(`SET FOREIGN_KEY_CHECKS = 0; INSERT INTO \`${leafSource}\`.products VALUES (4, 20), (5, 99); SET FOREIGN_KEY_CHECKS = 1`);
       addProfile(stack, 'leaf', {
-        source: { connection: 'local', database: leafSource }, destination: { connection: 'local', database: leafDestination },
+        source: { connection: 'local', database: leafSource },
+        destination: { connection: 'local', database: leafDestination },
         limits: { products: { maxRows: 3, orderBy: 'id', direction: 'desc' } },
       });
       const before = await checksums(leafSource);

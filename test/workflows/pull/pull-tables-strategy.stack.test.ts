@@ -6,7 +6,16 @@ import { workspaceName } from '../../../src/workflows/pull/contracts.ts';
 import { createBulkDatabase } from '../../harness/bulk.ts';
 import { dropDatabases, rootConnection, uniqueDbName } from '../../harness/mysql.ts';
 import { startTestStack, type TestStack } from '../../harness/stack.ts';
-import { addProfile, checksums, createPeopleDatabase, PULL_SECRET_ENV, peopleRules, query, waitForPull, waitForPullPhase } from '../../harness/pull-fixtures.ts';
+import {
+  addProfile,
+  checksums,
+  createPeopleDatabase,
+  PULL_SECRET_ENV,
+  peopleRules,
+  query,
+  waitForPull,
+  waitForPullPhase,
+} from '../../harness/pull-fixtures.ts';
 
 // Seed 002's `tables` strategy: the workspace is prefixed tables in the source database, for a
 // user that may not create databases. Here that user really may not: it has rights on the source
@@ -19,9 +28,19 @@ const LONG = 'a_table_name_long_enough_to_need_hashing';
 
 /** Tables of `db` carrying a workspace prefix. */
 const prefixedTables = async (db: string): Promise<string[]> =>
-  (await query<{ t: string }>("SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME LIKE '\\_dbferry\\_tmp\\_%'", [db])).map((r) => r.t);
+  (
+    await query<{ t: string }>(
+      "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME LIKE '\\_dbferry\\_tmp\\_%'",
+      [db],
+    )
+  ).map((r) => r.t);
 const foreignKeys = async (db: string): Promise<string[]> =>
-  (await query<{ k: string }>('SELECT CONCAT(TABLE_NAME, ".", CONSTRAINT_NAME, "->", REFERENCED_TABLE_NAME) AS k FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? ORDER BY 1', [db])).map((r) => r.k);
+  (
+    await query<{ k: string }>(
+      'SELECT CONCAT(TABLE_NAME, ".", CONSTRAINT_NAME, "->", REFERENCED_TABLE_NAME) AS k FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? ORDER BY 1',
+      [db],
+    )
+  ).map((r) => r.k);
 
 describe('a sanitized pull with the tables strategy (prefixed tables in the source database)', () => {
   let stack: TestStack;
@@ -34,7 +53,9 @@ describe('a sanitized pull with the tables strategy (prefixed tables in the sour
   beforeAll(async () => {
     stack = await startTestStack();
     await createPeopleDatabase(source);
-    await query(`CREATE TABLE \`${source}\`.\`${LONG}\` (id INT PRIMARY KEY, user_id INT NULL, CONSTRAINT fk_long_user FOREIGN KEY (user_id) REFERENCES \`${source}\`.users (id)) ENGINE=InnoDB`);
+    await query(
+      `CREATE TABLE \`${source}\`.\`${LONG}\` (id INT PRIMARY KEY, user_id INT NULL, CONSTRAINT fk_long_user FOREIGN KEY (user_id) REFERENCES \`${source}\`.users (id)) ENGINE=InnoDB`,
+    );
     await query(`INSERT INTO \`${source}\`.\`${LONG}\` VALUES (1, 1), (2, 5), (3, NULL)`);
     await createBulkDatabase(bulk, 400_000);
     const root = await rootConnection();
@@ -47,19 +68,35 @@ describe('a sanitized pull with the tables strategy (prefixed tables in the sour
       await root.end();
     }
     process.env.DBFERRY_T_TBL_PASSWORD = PASSWORD;
-    stack.config.connections.appuser = connectionSchema.parse({ host: '127.0.0.1', port: 3306, user: USER, passwordEnv: 'DBFERRY_T_TBL_PASSWORD' });
+    stack.config.connections.appuser = connectionSchema.parse({
+      host: '127.0.0.1',
+      port: 3306,
+      user: USER,
+      passwordEnv: 'DBFERRY_T_TBL_PASSWORD',
+    });
     addProfile(stack, 'tables', {
-      source: { connection: 'appuser', database: source }, destination: { connection: 'local', database: destination },
-      workspaceStrategy: 'tables', secretEnv: PULL_SECRET_ENV, sanitize: peopleRules,
-      limits: { users: { maxRows: 2, orderBy: 'id', direction: 'asc' } }, threads: 2,
+      source: { connection: 'appuser', database: source },
+      destination: { connection: 'local', database: destination },
+      workspaceStrategy: 'tables',
+      secretEnv: PULL_SECRET_ENV,
+      sanitize: peopleRules,
+      limits: { users: { maxRows: 2, orderBy: 'id', direction: 'asc' } },
+      threads: 2,
     });
     addProfile(stack, 'database', {
-      source: { connection: 'local', database: source }, destination: { connection: 'local', database: dbDestination },
-      secretEnv: PULL_SECRET_ENV, sanitize: peopleRules, limits: { users: { maxRows: 2, orderBy: 'id', direction: 'asc' } }, threads: 2,
+      source: { connection: 'local', database: source },
+      destination: { connection: 'local', database: dbDestination },
+      secretEnv: PULL_SECRET_ENV,
+      sanitize: peopleRules,
+      limits: { users: { maxRows: 2, orderBy: 'id', direction: 'asc' } },
+      threads: 2,
     });
     addProfile(stack, 'tables-bulk', {
-      source: { connection: 'appuser', database: bulk }, destination: { connection: 'local', database: bulkDestination },
-      workspaceStrategy: 'tables', sanitize: { parents: { name: { type: 'name' } } }, threads: 2,
+      source: { connection: 'appuser', database: bulk },
+      destination: { connection: 'local', database: bulkDestination },
+      workspaceStrategy: 'tables',
+      sanitize: { parents: { name: { type: 'name' } } },
+      threads: 2,
     });
   });
   afterAll(async () => {
@@ -83,16 +120,19 @@ describe('a sanitized pull with the tables strategy (prefixed tables in the sour
     // pulls.progress streams each change (SSE) until the final status.
     const seen: Array<{ phase: string; progress: number }> = [];
     await new Promise<void>((resolve, reject) => {
-      const sub = stack.alice.client.pulls.progress.subscribe({ id }, {
-        onData: (v) => {
-          seen.push({ phase: v.phase, progress: v.progress });
-          if (['succeeded', 'failed', 'cancelled'].includes(v.status)) {
-            sub.unsubscribe();
-            resolve();
-          }
+      const sub = stack.alice.client.pulls.progress.subscribe(
+        { id },
+        {
+          onData: (v) => {
+            seen.push({ phase: v.phase, progress: v.progress });
+            if (['succeeded', 'failed', 'cancelled'].includes(v.status)) {
+              sub.unsubscribe();
+              resolve();
+            }
+          },
+          onError: reject,
         },
-        onError: reject,
-      });
+      );
     });
     expect(seen.at(-1)).toEqual({ phase: 'done', progress: 100 });
     expect(seen.length).toBeGreaterThan(2);
@@ -107,15 +147,23 @@ describe('a sanitized pull with the tables strategy (prefixed tables in the sour
     expect(await checksums(source)).toEqual(before);
 
     // The destination holds the original names (the long one too) with the source's DDL, FKs included.
-    const tables = (await query<{ t: string }>('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1', [destination])).map((r) => r.t);
+    const tables = (
+      await query<{ t: string }>('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY 1', [destination])
+    ).map((r) => r.t);
     expect(tables.sort()).toEqual([LONG, 'audit_log', 'customers', 'users'].sort());
     expect(await foreignKeys(destination)).toEqual(await foreignKeys(source));
 
     // The subset: users 1 and 2 by the limit, plus the parents and referenced users the kept rows need.
-    const users = await query<{ id: number; email: string | null; name: string; login: string }>(`SELECT id, email, name, login FROM \`${destination}\`.users ORDER BY id`);
-    const customers = await query<{ id: number; email: string; user_id: number | null }>(`SELECT id, email, user_id FROM \`${destination}\`.customers ORDER BY id`);
+    const users = await query<{ id: number; email: string | null; name: string; login: string }>(
+      `SELECT id, email, name, login FROM \`${destination}\`.users ORDER BY id`,
+    );
+    const customers = await query<{ id: number; email: string; user_id: number | null }>(
+      `SELECT id, email, user_id FROM \`${destination}\`.customers ORDER BY id`,
+    );
     expect(users.map((u) => u.id)).toEqual([1, 2, 5, 6]);
-    const orphans = await query<{ n: number }>(`SELECT COUNT(*) AS n FROM \`${destination}\`.\`${LONG}\` l LEFT JOIN \`${destination}\`.users u ON u.id = l.user_id WHERE l.user_id IS NOT NULL AND u.id IS NULL`);
+    const orphans = await query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM \`${destination}\`.\`${LONG}\` l LEFT JOIN \`${destination}\`.users u ON u.id = l.user_id WHERE l.user_id IS NOT NULL AND u.id IS NULL`,
+    );
     expect(Number(orphans[0]!.n)).toBe(0);
     // Sanitized, excluded patterns kept, deterministic across tables (alice in users and customers).
     expect(users.find((u) => u.id === 1)!.email).toMatch(/^user_[0-9a-f]{20}@example\.test$/);
@@ -131,7 +179,9 @@ describe('a sanitized pull with the tables strategy (prefixed tables in the sour
     const view = await waitForPull(stack.alice.client, id);
     expect(view.lastError).toBeNull();
     expect(view.status).toBe('succeeded');
-    const engines = await query<{ e: string }>('SELECT DISTINCT ENGINE AS e FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [dbDestination]);
+    const engines = await query<{ e: string }>('SELECT DISTINCT ENGINE AS e FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [
+      dbDestination,
+    ]);
     expect(engines).toEqual([{ e: 'InnoDB' }]);
     expect(await foreignKeys(dbDestination)).toEqual(await foreignKeys(source));
     // audit_log has no rules, no limit and references nothing limited: dumped straight from the source.
@@ -139,14 +189,17 @@ describe('a sanitized pull with the tables strategy (prefixed tables in the sour
     for (const table of ['users', 'customers', LONG, 'audit_log']) {
       const [a, b] = await Promise.all([destination, dbDestination].map((db) => query(`SELECT * FROM \`${db}\`.\`${table}\` ORDER BY id`)));
       // Random (non-deterministic) rules differ between runs; everything else is equal.
-      const strip = (rows: unknown[]) => JSON.stringify(rows, (k, v: unknown) => (['name', 'phone', 'bio', 'address'].includes(k) ? typeof v : v));
+      const strip = (rows: unknown[]) =>
+        JSON.stringify(rows, (k, v: unknown) => (['name', 'phone', 'bio', 'address'].includes(k) ? typeof v : v));
       expect(strip(b!)).toBe(strip(a!));
     }
   });
 
   it('pulls changed rows only into the destination on a delta, as REPLACE', async () => {
     await query(`UPDATE \`${source}\`.customers SET email = 'zed@changed.org', updated_at = NOW() + INTERVAL 1 MINUTE WHERE id = 13`);
-    await query(`INSERT INTO \`${source}\`.customers VALUES (14, 'new@other.org', 1, NOW() + INTERVAL 1 MINUTE, NOW() + INTERVAL 1 MINUTE)`);
+    await query(
+      `INSERT INTO \`${source}\`.customers VALUES (14, 'new@other.org', 1, NOW() + INTERVAL 1 MINUTE, NOW() + INTERVAL 1 MINUTE)`,
+    );
     await query(`UPDATE \`${destination}\`.customers SET email = 'marker@local.test' WHERE id = 11`);
     const { id } = await stack.alice.client.pulls.start.mutate({ profile: 'tables', tables: ['customers'] });
     const view = await waitForPull(stack.alice.client, id);

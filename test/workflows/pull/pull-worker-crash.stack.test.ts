@@ -18,8 +18,10 @@ describe('a worker killed in the middle of a pull', () => {
     stack = await startTestStack({ worker: false });
     await createBulkDatabase(source, 1_500_000);
     const profile = {
-      source: { connection: 'local', database: source }, destination: { connection: 'local', database: destination },
-      sanitize: { parents: { name: { type: 'name' } } }, threads: 2,
+      source: { connection: 'local', database: source },
+      destination: { connection: 'local', database: destination },
+      sanitize: { parents: { name: { type: 'name' } } },
+      threads: 2,
     };
     addProfile(stack, 'crash', profile);
     // Worker processes read the profile from the config file.
@@ -48,7 +50,9 @@ describe('a worker killed in the middle of a pull', () => {
     expect(view.tables.find((t) => t.table === 'children')).toMatchObject({ rows: 1_500_000 });
     const [count] = await query<{ n: number }>(`SELECT COUNT(*) AS n FROM \`${destination}\`.children`);
     expect(Number(count!.n)).toBe(1_500_000);
-    const [renamed] = await query<{ n: number }>(`SELECT COUNT(*) AS n FROM \`${destination}\`.parents p JOIN \`${source}\`.parents s USING (id) WHERE p.name = s.name`);
+    const [renamed] = await query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM \`${destination}\`.parents p JOIN \`${source}\`.parents s USING (id) WHERE p.name = s.name`,
+    );
     expect(Number(renamed!.n)).toBe(0);
     expect(await workspaces()).not.toContain(before.workspace);
     expect(existsSync(join(stack.config.workDir, `pull-${id}`))).toBe(false);
