@@ -2,6 +2,7 @@ import type { TestProject } from 'vitest/node';
 import { startS3Server, type S3Server } from '../../src/dev/s3-server.ts';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-server.ts';
 import { searchAttributeFlags } from '../../src/shared/temporal.ts';
+import { saveHistories } from './save-histories.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -23,6 +24,9 @@ export async function setup(project: TestProject): Promise<void> {
 }
 
 export async function teardown(): Promise<void> {
+  // DBFERRY_SAVE_HISTORIES=dir keeps every run's history, the material of the replay test.
+  const dir = process.env.DBFERRY_SAVE_HISTORIES;
+  if (dir && server) console.log(`saved ${await saveHistories(server.address, dir)} workflow histories into ${dir}`);
   await server?.stop();
   await s3?.stop();
 }
