@@ -40,6 +40,10 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows are deterministic: no Node built-ins.' })),
           patterns: [
             { group: ioLibraries, message: 'Workflows are deterministic: I/O belongs in activities.' },
+            {
+              group: ['zod', 'zod/*'],
+              message: 'Workflows stay small and deterministic: parse with zod at the edge (API, config), not in the bundle.',
+            },
             { group: ['**/activities/**', '**/activities'], allowTypeImports: true, message: 'Import activities as types only.' },
           ],
         },
