@@ -21,7 +21,7 @@ export async function saveHistories(address: string, dir: string): Promise<numbe
       const args = ['workflow', 'show', '--address', address, '-w', execution.workflowId, '-r', execution.runId, '--output', 'json'];
       const { stdout } = await run(temporal, args, { maxBuffer: 256 * 1024 * 1024 });
       const id = execution.workflowId.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 80);
-      await writeFile(join(dir, `${execution.type}--${execution.status.name}--${id}--${execution.runId.slice(0, 8)}.json`), stdout);
+      await writeFile(join(dir, `${execution.type}--${execution.status.name}--${id}--${execution.runId.slice(-12)}.json`), stdout);
       saved++;
     }
   } finally {
