@@ -5,4 +5,5 @@ export { restoreBackup } from './backup/restore-backup.ts';
 export { physicalBackup } from './physical/physical-backup.ts';
 export { restoreChain } from './physical/restore-chain.ts';
 export { deliverWebhookWorkflow } from './runs/deliver-webhook.ts';
-export { sanitizedPull, sanitizedPullDryRun, cleanupPullWorkspaces } from './pull/sanitized-pull.ts';
+export { sanitizedPull } from './pull/sanitized-pull.ts';
+export { sanitizedPullDryRun, cleanupPullWorkspaces } from './pull/pull-workspaces.ts';

@@ -1,16 +1,15 @@
-import { ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities, setHandler } from '@temporalio/workflow';
+// The restore of one logical backup into a database, as a run of the workflow kit.
+import { proxyActivities } from '@temporalio/workflow';
 import { catalogActivity, cleanupActivity, toolActivity } from '../runs/activity-options.ts';
 import type { Activities } from '../../activities/index.ts';
-import { restorePhaseRange, type BackupStatus, type RestoreState, type RestoreWorkflowInput } from './contracts.ts';
-import { cancelRestoreSignal, getRestoreStatusQuery, restoreProgressSignal } from './messages.ts';
-import { describeFailure, failureType } from '../runs/failures.ts';
-import { sendWebhook } from '../runs/notify.ts';
-import { trackRunState } from '../runs/run-state.ts';
+import { restorePhaseRange, type RestoreState, type RestoreWorkflowInput } from './contracts.ts';
+import { cancelRestoreSignal, getRestoreStatusQuery } from './messages.ts';
+import { dumpThenLoad } from '../runs/dump-then-load.ts';
+import { newRunState, runJob, startOfRange, withinCurrentPhase } from '../runs/run-job.ts';
 
 // Reading the manifest and the catalogue: a few retries for a flaky connection, never for a refused request.
 const { validateRestore, verifyCopy, recreateSchemaObjectsFromDump } = proxyActivities<Activities>(catalogActivity);
-// Download, checksum and load: long, heartbeating every second; on cancel the workflow waits until
-// the tools are dead before it drops what they wrote.
+// Download, checksum and load: long, heartbeating; on cancel the workflow waits until the tools are dead.
 const { verifyBackupChecksum, loadSqlBackup, extractBackup, loadDump } = proxyActivities<Activities>(toolActivity);
 const { removeDumpDirectory, dropCopyDestination } = proxyActivities<Activities>(cleanupActivity);
 
@@ -21,55 +20,27 @@ const { removeDumpDirectory, dropCopyDestination } = proxyActivities<Activities>
  * is the destination's copy lock, so a copy and a restore into one database exclude each other.
  */
 export async function restoreBackup(input: RestoreWorkflowInput): Promise<RestoreState> {
-  const state: RestoreState = {
-    id: input.restoreId,
-    status: 'queued',
-    phase: 'queued',
-    progress: 0,
-    startedAt: null,
-    finishedAt: null,
-    lastError: null,
-    updatedAt: null,
-    backupId: null,
-    tables: [],
-  };
-  const { setPhase, advance } = trackRunState(state);
-  const notify = (status: BackupStatus): Promise<void> =>
-    sendWebhook(input.callbackUrl, input.restoreId, status, {
-      id: input.restoreId,
-      status,
-      started_at: state.startedAt,
-      finished_at: state.finishedAt,
-      error: state.lastError,
-      backup_id: state.backupId,
-      target: input.target,
-      key: input.key,
-    });
-
-  const work = new CancellationScope();
-  setHandler(getRestoreStatusQuery, () => state);
-  setHandler(cancelRestoreSignal, () => work.cancel());
-  setHandler(restoreProgressSignal, ({ phase, fraction }) => {
-    if (phase !== state.phase || (phase !== 'verifying-checksum' && phase !== 'loading')) return;
-    advance(restorePhaseRange[phase], fraction);
-  });
-
-  const { destination } = input;
+  const { destination, restoreId } = input;
   let existingDestination: { charset: string; collation: string } | null = null;
   let destinationTouched = false;
-  let outcome: BackupStatus = 'failed';
-  let cancellation: unknown = null;
-  try {
-    await work.run(async () => {
-      state.status = 'running';
-      state.startedAt = new Date().toISOString();
-      setPhase('validating');
-      await notify('running');
-      const validated = await validateRestore(input);
-      const { manifest } = validated;
-      existingDestination = validated.existingDestination;
-      state.backupId = manifest.id;
+  return runJob<RestoreState>({
+    state: newRunState<RestoreState>(restoreId, { backupId: null, tables: [] }),
+    statusQuery: getRestoreStatusQuery,
+    cancelSignal: cancelRestoreSignal,
+    failureType: 'RestoreFailed',
+    callbackUrl: input.callbackUrl,
+    webhookPayload: (base, s) => ({ ...base, backup_id: s.backupId, target: input.target, key: input.key }),
+    firstPhase: 'validating',
+    phaseStart: startOfRange(restorePhaseRange),
+    progressRange: withinCurrentPhase({
+      'verifying-checksum': restorePhaseRange['verifying-checksum'],
+      loading: restorePhaseRange.loading,
+    }),
 
+    async work(run) {
+      const { manifest, ...validated } = await validateRestore(input);
+      existingDestination = validated.existingDestination;
+      run.state.backupId = manifest.id;
       const stored = {
         target: input.target,
         key: input.key,
@@ -77,10 +48,10 @@ export async function restoreBackup(input: RestoreWorkflowInput): Promise<Restor
         size: manifest.size,
         compression: manifest.compression,
       };
-      setPhase('verifying-checksum', restorePhaseRange['verifying-checksum'][0]);
+      run.enter('verifying-checksum');
       await verifyBackupChecksum(stored);
 
-      setPhase('loading', restorePhaseRange.loading[0]);
+      run.enter('loading');
       destinationTouched = true;
       // An empty destination that already existed keeps its character set, as copies do.
       const database = existingDestination ?? manifest.database ?? { charset: 'utf8mb4', collation: 'utf8mb4_general_ci' };
@@ -89,52 +60,29 @@ export async function restoreBackup(input: RestoreWorkflowInput): Promise<Restor
         // The dump carries routines, triggers and events with their own sql_mode: nothing to put right.
         await loadSqlBackup({ ...stored, destination, dropDestinationFirst, database });
       } else {
-        let { dumpDir } = await extractBackup({ ...stored, restoreId: input.restoreId });
-        const load = () =>
-          loadDump({
-            copyId: input.restoreId,
-            sourceDatabase: manifest.source.database,
-            destination,
-            threads: input.threads,
-            dumpDir,
-            dropDestinationFirst,
-            charset: database.charset,
-            collation: database.collation,
-            reportTo: 'restore',
-          });
-        try {
-          await load();
-        } catch (error) {
-          // The extracted dump lived on a worker that is gone: extract again wherever we are now.
-          if (failureType(error) !== 'DumpMissing') throw error;
-          log.warn('extracted backup missing on this worker; extracting again', { restoreId: input.restoreId });
-          ({ dumpDir } = await extractBackup({ ...stored, restoreId: input.restoreId }));
-          await load();
-        }
+        const { dumpDir } = await dumpThenLoad(
+          () => extractBackup({ ...stored, restoreId }),
+          (extracted) =>
+            loadDump({
+              copyId: restoreId,
+              sourceDatabase: manifest.source.database,
+              destination,
+              threads: input.threads,
+              dumpDir: extracted.dumpDir,
+              dropDestinationFirst,
+              charset: database.charset,
+              collation: database.collation,
+            }),
+        );
         await recreateSchemaObjectsFromDump({ destination, dumpDir });
       }
+      run.enter('verifying');
+      run.state.tables = await verifyCopy({ destination, expected: manifest.tables });
+    },
 
-      setPhase('verifying', restorePhaseRange.verifying[0]);
-      state.tables = await verifyCopy({ destination, expected: manifest.tables });
-    });
-    outcome = 'succeeded';
-  } catch (error) {
-    outcome = isCancellation(error) ? 'cancelled' : 'failed';
-    if (isCancellation(error)) cancellation = error;
-    state.lastError = isCancellation(error) ? 'cancelled by request' : describeFailure(error);
-  }
-
-  await CancellationScope.nonCancellable(async () => {
-    setPhase('cleaning-up');
-    if (outcome !== 'succeeded' && destinationTouched) await dropCopyDestination({ destination, restoreEmpty: existingDestination });
-    await removeDumpDirectory({ copyId: input.restoreId });
-    state.status = outcome;
-    if (outcome === 'succeeded') state.progress = 100;
-    state.finishedAt = new Date().toISOString();
-    setPhase('done');
-    await notify(state.status);
+    async cleanup(outcome) {
+      if (outcome !== 'succeeded' && destinationTouched) await dropCopyDestination({ destination, restoreEmpty: existingDestination });
+      await removeDumpDirectory({ copyId: restoreId });
+    },
   });
-  if (cancellation) throw cancellation;
-  if (outcome === 'failed') throw ApplicationFailure.nonRetryable(state.lastError ?? 'restore failed', 'RestoreFailed');
-  return state;
 }

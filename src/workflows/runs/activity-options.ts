@@ -10,6 +10,13 @@ export const catalogActivity: ActivityOptions = {
   retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 5 },
 };
 
+/** Pull planning reads the catalogue: quick, retried a few times, never for a refused request. */
+export const planningActivity: ActivityOptions = {
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 5 },
+};
+
 /**
  * Native tools (mydumper, myloader, mysqldump, mysql, uploads): long, heartbeating every second so a
  * dead worker is noticed within 20 s and the step retried; on cancel the workflow waits until the

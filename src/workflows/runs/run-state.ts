@@ -1,16 +1,27 @@
+// The live state of a run, mirrored into its memo, where the API reads it without a worker.
 import { upsertMemo } from '@temporalio/workflow';
 
-interface RunStateFields {
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+/** How a run ended. */
+export type RunOutcome = 'succeeded' | 'failed' | 'cancelled';
+
+/** The fields every job's state has; each job adds its own. */
+export interface RunState {
+  id: string;
+  status: RunStatus;
   phase: string;
   progress: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  lastError: string | null;
   updatedAt: string | null;
 }
 
 /**
- * The live state of a run (copy, backup, restore): every change is mirrored into the workflow memo
- * under `state`, where the API reads it without a worker, and progress only ever grows.
+ * Every change of a run's state is mirrored into the workflow memo under `state`, and progress
+ * only ever grows.
  */
-export function trackRunState<S extends RunStateFields>(state: S) {
+export function trackRunState<S extends Pick<RunState, 'phase' | 'progress' | 'updatedAt'>>(state: S) {
   const publish = (): void => {
     state.updatedAt = new Date().toISOString();
     upsertMemo({ state: { ...state } });

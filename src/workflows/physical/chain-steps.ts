@@ -1,0 +1,75 @@
+// The steps of a chain restore, each with its share of the progress bar, and how one step runs.
+import type { Activities } from '../../activities/index.ts';
+import type { RestoreChainPhase, RestoreChainState, RestoreChainStep } from './contracts.ts';
+import type { Range, Run } from '../runs/run-job.ts';
+
+export type ChainPiece = Awaited<ReturnType<Activities['resolveRestoreChain']>>['pieces'][number];
+
+/** Progress budget: resolve 0–2, downloads 2–40 (by bytes), prepare and apply 40–80 (by step), delivery 80–99. */
+const DOWNLOADS: Range = [2, 40];
+const PREPARES: Range = [40, 80];
+const DELIVERY: Range = [80, 99];
+
+/**
+ * What the delivery is made of: the prepared datadir moved to a folder; or a dump from a temporary
+ * server on it, loaded into the destination and verified, where the load is a step of its own
+ * (`dump-and-load`), or, in runs started before it was, part of the load-less `dump` plan.
+ */
+export type ChainDeliveryPlan = 'folder' | 'dump' | 'dump-and-load';
+
+export interface ChainSteps {
+  /** Runs one named step: marks it running, enters its phase at its range's start, and moves progress to its end. */
+  run<T>(name: string, phase: RestoreChainPhase, fn: () => Promise<T>): Promise<T>;
+  /** The range a progress report moves the bar in: the running step it names (the load reports as `loading`). */
+  rangeOf(reportPhase: string): Range | undefined;
+  /** Every step pending again, for a chain prepared again from scratch. */
+  restart(): void;
+}
+
+/** Plans the steps of a chain and their share of the progress bar, and lists them in the run's state. */
+export function planChainSteps(run: Run<RestoreChainState>, pieces: ChainPiece[], delivery: ChainDeliveryPlan): ChainSteps {
+  const ranges = new Map<string, Range>();
+  const total = Math.max(
+    1,
+    pieces.reduce((a, p) => a + p.size, 0),
+  );
+  let at = DOWNLOADS[0];
+  for (const piece of pieces) {
+    const next = at + ((DOWNLOADS[1] - DOWNLOADS[0]) * piece.size) / total;
+    ranges.set(`download:${piece.id}`, [Math.floor(at), Math.floor(next)]);
+    at = next;
+  }
+  const share = (PREPARES[1] - PREPARES[0]) / pieces.length;
+  pieces.forEach((piece, i) =>
+    ranges.set(`${i === 0 ? 'prepare' : 'apply'}:${piece.id}`, [
+      Math.floor(PREPARES[0] + share * i),
+      Math.floor(PREPARES[0] + share * (i + 1)),
+    ]),
+  );
+  if (delivery === 'folder') ranges.set('deliver', DELIVERY);
+  if (delivery === 'dump') ranges.set('deliver', [DELIVERY[0], 95]);
+  if (delivery === 'dump-and-load') ranges.set('deliver', [DELIVERY[0], 87]).set('load', [87, 95]);
+  if (delivery !== 'folder') ranges.set('verify', [95, DELIVERY[1]]);
+  const steps: RestoreChainStep[] = [...ranges.keys()].map((name) => ({ name, status: 'pending' }));
+  run.state.steps = steps;
+
+  return {
+    async run(name, phase, fn) {
+      const entry = steps.find((s) => s.name === name);
+      const range = ranges.get(name);
+      if (entry) entry.status = 'running';
+      run.enter(phase, range?.[0]);
+      const result = await fn();
+      if (entry) entry.status = 'done';
+      if (range) run.advance(range, 1);
+      return result;
+    },
+    rangeOf(reportPhase) {
+      const name = reportPhase === 'loading' && delivery === 'dump-and-load' ? 'load' : reportPhase;
+      return steps.find((s) => s.name === name)?.status === 'running' ? ranges.get(name) : undefined;
+    },
+    restart() {
+      for (const s of steps) s.status = 'pending';
+    },
+  };
+}

@@ -1,0 +1,14 @@
+// Where the kit changed what a run does, behind Temporal patches: a run that started before the
+// change replays exactly as it ran, and runs started since get the new behaviour. Each is asked
+// once per run, at the one point where the old and new code part ways (a missing marker during
+// replay answers false but is not final in the SDK, so callers keep the first answer).
+import { patched } from '@temporalio/workflow';
+
+/** A tool's error (EPIPE) after a cancel ends the run cancelled for every job, not only the physical ones. */
+export const toolErrorAfterCancelIsCancel = (): boolean => patched('tool-error-after-cancel-is-cancel');
+
+/** A cleanup that fails still publishes the final status (failed, saying what was left) and the webhook. */
+export const cleanupFailureIsReported = (): boolean => patched('cleanup-failure-is-reported');
+
+/** The chain restore's load into the destination is a step with its own progress range. */
+export const chainLoadIsAStep = (): boolean => patched('restore-chain-load-step');
