@@ -1,10 +1,17 @@
+// The checks around a copy: refuse one that cannot or must not run before any tool starts,
+// compare row counts afterwards, and undo a failed copy's destination.
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { DatabaseRef, TableCount } from '../../workflows/copy/contracts.ts';
 import { quoteIdentifier } from '../../shared/names.ts';
 import { UnknownConnectionError } from '../mysql/pools.ts';
+import { charsetName, databaseExists, emptyDestinationCharset } from '../mysql/databases.ts';
 import { findCopyRequestProblem } from '../../shared/copy-rules.ts';
 import type { ActivityDeps } from '../deps.ts';
+import { whileHeartbeating } from '../tools/heartbeat.ts';
+
+// Moved to mysql/databases.ts; re-exported while src/activities/pull/ still imports them from here.
+export { charsetName, databaseCharset, databaseExists, estimateDatabaseBytes, objectCount } from '../mysql/databases.ts';
 
 export interface ValidateCopyInput {
   source: DatabaseRef;
@@ -16,60 +23,20 @@ export interface ValidateCopyOutput {
   existingDestination: { charset: string; collation: string } | null;
 }
 
-/** Approximate on-disk size of a database, for progress estimates only. */
-export async function estimateDatabaseBytes(pool: Pool, database: string): Promise<number> {
-  const [rows] = await pool.query<RowDataPacket[]>(
-    'SELECT COALESCE(SUM(DATA_LENGTH), 0) AS bytes FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?',
-    [database],
-  );
-  return Number(rows[0]?.bytes ?? 0);
-}
-
-/** A database's default character set and collation. */
-export async function databaseCharset(pool: Pool, database: string): Promise<{ charset: string; collation: string }> {
-  const [rows] = await pool.query<RowDataPacket[]>(
-    'SELECT DEFAULT_CHARACTER_SET_NAME AS charset, DEFAULT_COLLATION_NAME AS collation FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
-    [database],
-  );
-  if (!rows[0]) throw ApplicationFailure.nonRetryable(`database "${database}" does not exist`, 'DatabaseNotFound');
-  return { charset: String(rows[0].charset), collation: String(rows[0].collation) };
-}
-
-/** Charset and collation names go into DDL unquoted, so they are held to their alphabet. */
-export function charsetName(name: string): string {
-  if (!/^[A-Za-z0-9_]{1,64}$/.test(name))
-    throw ApplicationFailure.nonRetryable(`unexpected character set name ${JSON.stringify(name)}`, 'InvalidRequest');
-  return name;
-}
-
-/** True when the database exists on the server. */
-export async function databaseExists(pool: Pool, database: string): Promise<boolean> {
-  const [rows] = await pool.query<RowDataPacket[]>('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [database]);
-  return rows.length > 0;
-}
-
-/** Tables, views, routines and events in a database: 0 means it may be written into without losing anything. */
-export async function objectCount(pool: Pool, database: string): Promise<number> {
-  const [rows] = await pool.query<RowDataPacket[]>(
-    `SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?)
-          + (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?)
-          + (SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?) AS n`,
-    [database, database, database],
-  );
-  return Number(rows[0]?.n ?? 0);
-}
+/** What the copy checks use of the worker's clients. */
+export type CopyCheckDeps = Pick<ActivityDeps, 'config' | 'pools'>;
 
 /** Permanent mistakes in a request: reported once, never retried. */
 const refuse = (message: string, type: string): ApplicationFailure => ApplicationFailure.nonRetryable(message, type);
 
 /** Re-checks the request rules the API enforced, in case the config changed since. */
-export function checkCopyRequest(deps: ActivityDeps, input: ValidateCopyInput): void {
+export function checkCopyRequest(deps: Pick<ActivityDeps, 'config'>, input: ValidateCopyInput): void {
   const problem = findCopyRequestProblem(deps.config, input);
   if (problem)
     throw refuse(`${problem.field}: ${problem.message}`, problem.kind === 'forbidden' ? 'DestinationForbidden' : 'InvalidRequest');
 }
 
-export function createMysqlActivities(deps: ActivityDeps) {
+export function createMysqlActivities(deps: CopyCheckDeps) {
   const pool = (name: string): Pool => {
     try {
       return deps.pools.get(name);
@@ -91,15 +58,7 @@ export function createMysqlActivities(deps: ActivityDeps) {
         );
       }
       const destination = pool(input.destination.connection);
-      const destinationExists = await databaseExists(destination, input.destination.database);
-      if (!destinationExists || input.recreateDestination) return { existingDestination: null };
-      if ((await objectCount(destination, input.destination.database)) > 0) {
-        throw refuse(
-          `destination database "${input.destination.database}" already has tables; pass recreateDestination: true to drop and recreate it`,
-          'DestinationNotEmpty',
-        );
-      }
-      return { existingDestination: await databaseCharset(destination, input.destination.database) };
+      return { existingDestination: await emptyDestinationCharset(destination, input.destination.database, input.recreateDestination) };
     },
 
     /** Compares the destination's row counts with the rows the dump holds, table by table. */
@@ -119,24 +78,17 @@ export function createMysqlActivities(deps: ActivityDeps) {
       const missing = expected.filter((e) => !presentTables.has(e.table)).map((e) => e.table);
       if (missing.length)
         throw refuse(`verification failed: tables missing in the destination: ${missing.join(', ')}`, 'VerificationFailed');
-      const counts: TableCount[] = [];
-      const ctx = Context.current();
-      const beat = setInterval(() => ctx.heartbeat(), 5000);
-      try {
-        // Counted in parallel (the pool bounds it): on big tables each COUNT(*) is a full index scan.
-        counts.push(
-          ...(await Promise.all(
-            expected.map(async (e) => {
-              const [rows] = await db.query<RowDataPacket[]>(
-                `SELECT COUNT(*) AS n FROM ${quoteIdentifier(destination.database)}.${quoteTableName(e.table)}`,
-              );
-              return { table: e.table, sourceRows: e.rows, destinationRows: Number(rows[0]?.n ?? 0) };
-            }),
-          )),
-        );
-      } finally {
-        clearInterval(beat);
-      }
+      // Counted in parallel (the pool bounds it): on big tables each COUNT(*) is a full index scan.
+      const counts: TableCount[] = await whileHeartbeating(() =>
+        Promise.all(
+          expected.map(async (e) => {
+            const [rows] = await db.query<RowDataPacket[]>(
+              `SELECT COUNT(*) AS n FROM ${quoteIdentifier(destination.database)}.${quoteTableName(e.table)}`,
+            );
+            return { table: e.table, sourceRows: e.rows, destinationRows: Number(rows[0]?.n ?? 0) };
+          }),
+        ),
+      );
       const wrong = counts.filter((c) => c.sourceRows !== c.destinationRows);
       if (wrong.length) {
         const detail = wrong.map((c) => `${c.table}: ${c.sourceRows} dumped, ${c.destinationRows} loaded`).join('; ');
