@@ -26,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type mysql from 'mysql2/promise';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { MYDUMPER_FLAGS, MYLOADER_FLAGS } from '../src/activities/copy/dumper.ts';
+import { MYDUMPER_FLAGS, MYLOADER_FLAGS } from '../src/activities/tools/mydumper.ts';
 import { countDumpRows } from '../src/activities/tools/dump-files.ts';
 import { startApi, type ApiHandle } from '../src/api/server.ts';
 import { startWorker, type WorkerHandle } from '../src/worker.ts';
@@ -189,7 +189,7 @@ async function runRaw(
 ): Promise<RawResult> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  // Exactly dbferry's invocation (src/activities/dumper.ts), minus nothing, plus nothing.
+  // Exactly dbferry's invocation (src/activities/tools/mydumper.ts), minus nothing, plus nothing.
   const watcher = watchTools(['mydumper', 'myloader']); // same sampling overhead as in the dbferry run
   const cpu0 = await cpuNow();
   const mydumper_s = await runLogged(

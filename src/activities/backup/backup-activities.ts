@@ -1,23 +1,15 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+// Logical backup activities: validate, stream the dump into the target (dump-to-store.ts does the
+// streaming), write the manifest that makes it a backup, and clean up after a failed run.
+import { rm } from 'node:fs/promises';
 import type { RowDataPacket } from 'mysql2/promise';
-import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { backupProgressSignal } from '../../workflows/backup/messages.ts';
 import { manifestKeyFor, type BackupCompression, type BackupFormat, type BackupManifest } from '../../workflows/backup/contracts.ts';
 import type { DatabaseRef } from '../../workflows/copy/contracts.ts';
-import type { BackupStore } from '../storage/store.ts';
-import { compressor, rootApplicationFailure, storageActivityFailure, ZSTD_ARGS } from '../storage/streams.ts';
 import type { ActivityDeps } from '../deps.ts';
-import { countDumpRows, directoryBytes } from '../tools/dump-files.ts';
-import { MYDUMPER_FLAGS } from '../copy/dumper.ts';
-import { databaseCharset, estimateDatabaseBytes } from '../copy/copy-checks.ts';
-import { PROGRESS_INTERVAL_MS, progressReporter } from '../tools/progress.ts';
-import { readSchemaObjects } from '../mysql/schema-objects.ts';
-import { sqlRowCountingStream } from './sql-row-counter.ts';
-import { endWhenToolsSucceed, startPipedTools, startTool, toolVersion, type ToolProcess } from '../tools/tool-process.ts';
-import { killOrphanedTool, runTool, withDefaultsFile } from '../tools/tools.ts';
+import { databaseCharset, estimateDatabaseBytes } from '../mysql/databases.ts';
+import { storageActivityFailure, targetStore } from '../storage/streams.ts';
+import { killOrphanedTool, toolVersion } from '../tools/tools.ts';
+import { backupPidFile, backupScratchDir, mydumperToStore, mysqldumpToStore } from './dump-to-store.ts';
 
 export interface StreamBackupInput {
   backupId: string;
@@ -40,180 +32,8 @@ export interface StreamBackupOutput {
   database: { charset: string; collation: string };
 }
 
-// mysqldump flags shared with the benchmark's raw run. --quick streams rows instead of buffering a
-// table; --single-transaction is the consistent snapshot without locking InnoDB tables.
-export const MYSQLDUMP_FLAGS = [
-  '--single-transaction',
-  '--quick',
-  '--routines',
-  '--triggers',
-  '--events',
-  '--hex-blob',
-  '--default-character-set=utf8mb4',
-  '--max-allowed-packet=1G',
-];
-// tar's default record (20 blocks of 512 bytes); it reports every 800 records (~8 MB). A larger
-// record size would pad the archive's end with up to a record of zeros, which `tar -x` reading a
-// pipe leaves unread: restores of such archives stalled.
-const TAR_RECORD = 10_240;
-const TAR_CHECKPOINT_RECORDS = 800;
-/** Written beside mydumper's files: routines, triggers and events with their sql_mode, for restores. */
-export const SCHEMA_OBJECTS_FILE = 'dbferry-schema-objects.json';
-
-const versions = new Map<string, Promise<string>>();
-const versionOf = (tool: string): Promise<string> => {
-  if (!versions.has(tool)) versions.set(tool, toolVersion(tool));
-  return versions.get(tool)!;
-};
-
-/**
- * Uploads `body` (the end of a tool pipeline) and makes sure no tool outlives the call. When a tool
- * fails, the body errors and the upload aborts; its failure (say, access denied) is reported rather
- * than the aborted upload's.
- */
-async function uploadFromTools(
-  store: BackupStore,
-  key: string,
-  body: Readable,
-  tools: ToolProcess[],
-  flowing: Promise<unknown>,
-  local: AbortController,
-  sizeHint: number,
-) {
-  const ctx = Context.current();
-  try {
-    const result = await store.upload(key, body, { signal: ctx.cancellationSignal, sizeHint, contentType: 'application/octet-stream' });
-    await flowing;
-    return result;
-  } catch (error) {
-    if (ctx.cancellationSignal.aborted) throw error;
-    throw rootApplicationFailure(error) ?? storageActivityFailure(error);
-  } finally {
-    local.abort(new Error('backup finished'));
-    await Promise.allSettled(tools.map((t) => t.done));
-  }
-}
-
-export function createBackupActivities(deps: ActivityDeps) {
-  const scratchDir = (backupId: string): string => join(deps.config.workDir, `backup-${backupId}`);
-  const store = (target: string): BackupStore => {
-    try {
-      return deps.stores.get(target);
-    } catch (error) {
-      throw storageActivityFailure(error);
-    }
-  };
-
-  /** mysqldump → row counter → compression → upload, all streaming: nothing is written locally. */
-  async function mysqldumpToStore(input: StreamBackupInput, target: BackupStore, estimate: number) {
-    const ctx = Context.current();
-    const local = new AbortController();
-    const signal = AbortSignal.any([ctx.cancellationSignal, local.signal]);
-    return withDefaultsFile(deps.config.workDir, input.source.connection, deps.pools.connection(input.source.connection), async (cnf) => {
-      const dump = startTool('mysqldump', [`--defaults-file=${cnf}`, ...MYSQLDUMP_FLAGS, input.source.database], { signal });
-      const rows = sqlRowCountingStream();
-      const compress = compressor(input.compression, signal);
-      const tools = [dump, ...compress.tools];
-      const gate = endWhenToolsSucceed(tools);
-      const flowing = pipeline(dump.stdout!, rows, compress.stream, gate);
-      flowing.catch(() => undefined);
-      const report = progressReporter(backupProgressSignal, 'streaming');
-      report(0);
-      const timer = setInterval(() => report(Math.min(0.99, rows.counter.bytes / estimate)), PROGRESS_INTERVAL_MS);
-      try {
-        const uploaded = await uploadFromTools(target, input.key, gate, tools, flowing, local, estimate);
-        return { ...uploaded, tables: rows.counter.tables() };
-      } finally {
-        clearInterval(timer);
-      }
-    });
-  }
-
-  /** mydumper into a scratch directory (parallel, consistent), then tar → compression → upload. */
-  async function mydumperToStore(input: StreamBackupInput, target: BackupStore, estimate: number) {
-    const ctx = Context.current();
-    const dir = scratchDir(input.backupId);
-    const pidFile = `${dir}.mydumper.pid`;
-    await killOrphanedTool(pidFile);
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    // Routines, triggers and events are read while mydumper dumps (information_schema queries can take
-    // a while on a server with many databases); they go into the archive beside its files.
-    const objects = readSchemaObjects(deps.pools.get(input.source.connection), input.source.database);
-    objects.catch(() => undefined);
-    try {
-      const dumping = progressReporter(backupProgressSignal, 'dumping');
-      dumping(0);
-      const timer = setInterval(() => {
-        directoryBytes(dir).then(
-          (b) => dumping(Math.min(0.99, b / estimate)),
-          () => undefined,
-        );
-      }, PROGRESS_INTERVAL_MS);
-      try {
-        await withDefaultsFile(deps.config.workDir, input.source.connection, deps.pools.connection(input.source.connection), (cnf) =>
-          runTool({
-            command: 'mydumper',
-            args: [
-              '--defaults-file',
-              cnf,
-              '--database',
-              input.source.database,
-              '--outputdir',
-              dir,
-              '--threads',
-              String(input.threads),
-              ...MYDUMPER_FLAGS,
-            ],
-            pidFile,
-            signal: ctx.cancellationSignal,
-          }),
-        );
-      } finally {
-        clearInterval(timer);
-      }
-      await writeFile(join(dir, SCHEMA_OBJECTS_FILE), JSON.stringify(await objects));
-      const total = Math.max(1, await directoryBytes(dir));
-      // Counted while the archive streams: grep reads the files tar is reading, from the page cache.
-      const counting = countDumpRows(dir, input.source.database);
-      counting.catch(() => undefined);
-
-      const local = new AbortController();
-      const signal = AbortSignal.any([ctx.cancellationSignal, local.signal]);
-      // tar → zstd run as a kernel pipe: the archive never passes through the worker, which sees
-      // only the compressed bytes (hashing and uploading them). tar says how far it is every ~8 MB.
-      let archived = 0;
-      const tar = {
-        command: 'tar',
-        args: ['-C', dir, `--checkpoint=${TAR_CHECKPOINT_RECORDS}`, '--checkpoint-action=echo=%u', '-cf', '-', '.'],
-        onStderrLine: (line: string) => {
-          const checkpoint = /^tar: (\d+)$/.exec(line);
-          if (checkpoint) archived = Number(checkpoint[1]) * TAR_RECORD;
-          return !checkpoint;
-        },
-      };
-      const piped =
-        input.compression === 'zstd'
-          ? startPipedTools([tar, { command: 'zstd', args: ZSTD_ARGS }], { signal })
-          : startPipedTools([tar], { signal });
-      const compress = input.compression === 'zstd' ? null : compressor(input.compression, signal);
-      const tools = piped.tools;
-      const gate = endWhenToolsSucceed(tools);
-      const flowing = compress ? pipeline(piped.stdout, compress.stream, gate) : pipeline(piped.stdout, gate);
-      flowing.catch(() => undefined);
-      const streaming = progressReporter(backupProgressSignal, 'streaming');
-      streaming(0);
-      const uploadTimer = setInterval(() => streaming(Math.min(0.99, archived / total)), PROGRESS_INTERVAL_MS);
-      try {
-        const uploaded = await uploadFromTools(target, input.key, gate, tools, flowing, local, total);
-        return { ...uploaded, tables: [...(await counting)].map(([table, rows]) => ({ table, rows })) };
-      } finally {
-        clearInterval(uploadTimer);
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
+export function createBackupActivities(deps: Pick<ActivityDeps, 'config' | 'pools' | 'stores'>) {
+  const store = (target: string) => targetStore(deps.stores, target);
 
   return {
     /** Refuses a backup that cannot run (unknown source or target, missing database) before any tool starts. */
@@ -266,13 +86,13 @@ export function createBackupActivities(deps: ActivityDeps) {
       ]);
       const uploaded =
         input.format === 'mysqldump'
-          ? await mysqldumpToStore(input, target, Math.max(1, estimate))
-          : await mydumperToStore(input, target, Math.max(1, estimate));
+          ? await mysqldumpToStore(deps, input, target, Math.max(1, estimate))
+          : await mydumperToStore(deps, input, target, Math.max(1, estimate));
       return {
         key: input.key,
         size: uploaded.size,
         sha256: uploaded.sha256,
-        tool: { name: input.format, version: await versionOf(input.format) },
+        tool: { name: input.format, version: await toolVersion(input.format) },
         server: { version: String(versionRows[0]?.v ?? 'unknown') },
         tables: uploaded.tables,
         database,
@@ -317,8 +137,8 @@ export function createBackupActivities(deps: ActivityDeps) {
 
     /** Removes a backup's scratch directory (mydumper), killing a mydumper an earlier attempt left running. */
     async removeBackupScratch({ backupId }: { backupId: string }): Promise<void> {
-      await killOrphanedTool(`${scratchDir(backupId)}.mydumper.pid`);
-      await rm(scratchDir(backupId), { recursive: true, force: true });
+      await killOrphanedTool(backupPidFile(deps.config.workDir, backupId));
+      await rm(backupScratchDir(deps.config.workDir, backupId), { recursive: true, force: true });
     },
   };
 }

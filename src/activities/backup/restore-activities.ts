@@ -1,25 +1,24 @@
+// Logical restore activities: validate against the manifest, verify the stored bytes, and load a
+// mysqldump backup or unpack a mydumper one (myloader then loads it through the copy's loadDump).
 import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { restoreProgressSignal } from '../../workflows/backup/messages.ts';
 import type { BackupCompression, BackupManifest, RestoreWorkflowInput } from '../../workflows/backup/contracts.ts';
 import type { DatabaseRef } from '../../workflows/copy/contracts.ts';
 import { findDestinationProblem } from '../../shared/copy-rules.ts';
 import { quoteIdentifier } from '../../shared/names.ts';
 import { readManifest } from '../catalog/manifests.ts';
-import type { BackupStore } from '../storage/store.ts';
 import { safeKey } from '../../config/targets.ts';
-import { SCHEMA_OBJECTS_FILE } from './backup-activities.ts';
-import { decompressor, hashingTap, rootApplicationFailure, storageActivityFailure } from '../storage/streams.ts';
+import { decompressor, hashingTap, rootApplicationFailure, storageActivityFailure, targetStore } from '../storage/streams.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { dumpDirectoryFor } from '../copy/dumper.ts';
-import { charsetName, databaseCharset, databaseExists, objectCount } from '../copy/copy-checks.ts';
-import { PROGRESS_INTERVAL_MS, progressReporter } from '../tools/progress.ts';
+import { charsetName, emptyDestinationCharset } from '../mysql/databases.ts';
+import { progressReporter, type ProgressReporter } from '../tools/progress.ts';
 import { recreateSchemaObjectsIn, type SchemaObject } from '../mysql/schema-objects.ts';
-import { startTool, toolsFailure, type ToolProcess } from '../tools/tool-process.ts';
-import { withDefaultsFile } from '../tools/tools.ts';
+import { SCHEMA_OBJECTS_FILE } from '../tools/dump-files.ts';
+import { startTool, toolsFailure, withDefaultsFile, type ToolProcess } from '../tools/tools.ts';
 
 export interface ValidateRestoreOutput {
   manifest: BackupManifest;
@@ -44,14 +43,8 @@ const checksumMismatch = (where: string, actual: { sha256: string; bytes: number
     'ChecksumMismatch',
   );
 
-export function createRestoreActivities(deps: ActivityDeps) {
-  const store = (target: string): BackupStore => {
-    try {
-      return deps.stores.get(target);
-    } catch (error) {
-      throw storageActivityFailure(error);
-    }
-  };
+export function createRestoreActivities(deps: Pick<ActivityDeps, 'config' | 'pools' | 'stores'>) {
+  const store = (target: string) => targetStore(deps.stores, target);
 
   /**
    * Streams the stored object through a sha256 tap into `sink` (a decompressor feeding a tool, or
@@ -61,7 +54,9 @@ export function createRestoreActivities(deps: ActivityDeps) {
   async function streamVerified(
     ref: StoredBackupRef,
     sink: (signal: AbortSignal) => { tools: ToolProcess[]; streams: Writable[] },
-    report: (f: number) => void,
+    report: ProgressReporter,
+    /** The part of the phase this step is: extraction is the first fifth of a mydumper restore's load. */
+    share = 1,
   ) {
     const ctx = Context.current();
     const target = store(ref.target);
@@ -70,20 +65,23 @@ export function createRestoreActivities(deps: ActivityDeps) {
     const tap = hashingTap();
     let tools: ToolProcess[] = [];
     let downloadError: unknown;
-    const timer = setInterval(() => report(Math.min(0.99, tap.bytes / Math.max(1, ref.size))), PROGRESS_INTERVAL_MS);
     try {
-      const download = await target.download(ref.key, { signal });
-      download.once('error', (error) => (downloadError ??= error));
-      const { tools: started, streams } = sink(signal);
-      tools = started;
-      await pipeline([download, tap, ...streams]);
-      await Promise.all(tools.map((t) => t.done));
+      await report.whileSampling(
+        async () => {
+          const download = await target.download(ref.key, { signal });
+          download.once('error', (error) => (downloadError ??= error));
+          const { tools: started, streams } = sink(signal);
+          tools = started;
+          await pipeline([download, tap, ...streams]);
+          await Promise.all(tools.map((t) => t.done));
+        },
+        () => share * Math.min(0.99, tap.bytes / Math.max(1, ref.size)),
+      );
     } catch (error) {
       if (ctx.cancellationSignal.aborted) throw error;
       if (downloadError) throw storageActivityFailure(downloadError);
       throw rootApplicationFailure(error) ?? (await toolsFailure(tools)) ?? storageActivityFailure(error);
     } finally {
-      clearInterval(timer);
       local.abort(new Error('restore step finished'));
       await Promise.allSettled(tools.map((t) => t.done));
     }
@@ -124,15 +122,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
       }
       if (manifest.key !== input.key) throw refuse(`the manifest of ${input.key} describes ${manifest.key}`, 'InvalidManifest');
       const pool = deps.pools.get(input.destination.connection);
-      if (!(await databaseExists(pool, input.destination.database)) || input.recreateDestination)
-        return { manifest, existingDestination: null };
-      if ((await objectCount(pool, input.destination.database)) > 0) {
-        throw refuse(
-          `destination database "${input.destination.database}" already has tables; pass recreateDestination: true to drop and recreate it`,
-          'DestinationNotEmpty',
-        );
-      }
-      return { manifest, existingDestination: await databaseCharset(pool, input.destination.database) };
+      return { manifest, existingDestination: await emptyDestinationCharset(pool, input.destination.database, input.recreateDestination) };
     },
 
     /**
@@ -140,7 +130,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
      * damaged backup is refused before the destination is touched.
      */
     async verifyBackupChecksum(ref: StoredBackupRef): Promise<void> {
-      const report = progressReporter(restoreProgressSignal, 'verifying-checksum');
+      const report = progressReporter('verifying-checksum');
       report(0);
       const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
       await streamVerified(ref, () => ({ tools: [], streams: [discard] }), report);
@@ -157,7 +147,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
     ): Promise<void> {
       const { destination } = input;
       await prepareDestination(destination, input.dropDestinationFirst, input.database);
-      const report = progressReporter(restoreProgressSignal, 'loading');
+      const report = progressReporter('loading');
       report(0);
       await withDefaultsFile(deps.config.workDir, destination.connection, deps.pools.connection(destination.connection), (cnf) =>
         streamVerified(
@@ -189,7 +179,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
       const dir = dumpDirectoryFor(deps.config.workDir, input.restoreId);
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      const report = progressReporter(restoreProgressSignal, 'loading');
+      const report = progressReporter('loading');
       report(0);
       // Extraction is the first fifth of the load budget; myloader's progress takes over from there.
       await streamVerified(
@@ -203,7 +193,8 @@ export function createRestoreActivities(deps: ActivityDeps) {
           });
           return { tools: [...decompress.tools, tar], streams: [decompress.stream, tar.stdin!] };
         },
-        (f) => report(f * 0.2),
+        report,
+        0.2,
       );
       // A mydumper backup is a flat directory of regular files; anything else (links, devices,
       // subdirectories) did not come from dbferry and is not given to myloader.

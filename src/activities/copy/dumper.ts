@@ -1,15 +1,16 @@
+// The copy's two tool steps: mydumper from the source into the run's dump directory, myloader from
+// it into the destination, each reporting progress; and removing the directory afterwards.
 import { mkdir, rm, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DatabaseRef } from '../../workflows/copy/contracts.ts';
 import { quoteIdentifier } from '../../shared/names.ts';
-import { copyProgressSignal } from '../../workflows/copy/messages.ts';
-import { restoreProgressSignal } from '../../workflows/backup/messages.ts';
-import { PROGRESS_INTERVAL_MS, progressReporter } from '../tools/progress.ts';
+import { progressReporter } from '../tools/progress.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { countDumpRows, directoryBytes, readDumpDirectory, type DataFile } from '../tools/dump-files.ts';
-import { killOrphanedTool, runTool, withDefaultsFile } from '../tools/tools.ts';
-import { charsetName, databaseCharset, estimateDatabaseBytes } from './copy-checks.ts';
+import { runMydumper, runMyloader } from '../tools/mydumper.ts';
+import { killOrphanedTool } from '../tools/tools.ts';
+import { charsetName, databaseCharset, estimateDatabaseBytes } from '../mysql/databases.ts';
 
 export interface DumpDatabaseInput {
   copyId: string;
@@ -35,23 +36,18 @@ export interface LoadDumpInput {
   dropDestinationFirst: boolean;
   charset: string;
   collation: string;
-  /** Which workflow's progress signal to send (a restore of a mydumper backup loads with this too). */
+  /**
+   * Ignored: progress goes to whichever run called, as `runProgress`. Still accepted because the
+   * histories of runs started before carry it.
+   */
   reportTo?: 'copy' | 'restore';
 }
-
-// mydumper flags shared with the benchmark's raw run so both do the same work.
-export const MYDUMPER_FLAGS = ['--triggers', '--events', '--routines', '--rows', '200000', '--verbose', '3'];
-export const MYLOADER_FLAGS = ['--verbose', '3'];
-// MariaDB 10.6+ locks a whole empty table for the first bulk insert with unique and FK checks off,
-// as myloader loads; its other threads then wait for that lock and, on a busy server, used to give
-// up after the default 50 s ("Lock wait timeout exceeded"). They wait for the load instead.
-const MYLOADER_SESSION = { myloader: ['init-command=SET SESSION innodb_lock_wait_timeout=86400'] };
 
 /** Where a run (copy or restore) keeps its dump directory, and its tools their pid files. */
 export const dumpDirectoryFor = (workDir: string, runId: string): string => join(workDir, `copy-${runId}`);
 const toolPidFile = (workDir: string, runId: string, tool: string): string => join(workDir, `copy-${runId}.${tool}.pid`);
 
-export function createDumperActivities(deps: ActivityDeps) {
+export function createDumperActivities(deps: Pick<ActivityDeps, 'config' | 'pools'>) {
   const copyDir = (copyId: string): string => dumpDirectoryFor(deps.config.workDir, copyId);
   const pidFile = (copyId: string, tool: string): string => toolPidFile(deps.config.workDir, copyId, tool);
 
@@ -66,37 +62,23 @@ export function createDumperActivities(deps: ActivityDeps) {
       const sourcePool = deps.pools.get(source.connection);
       const expectedBytes = Math.max(1, await estimateDatabaseBytes(sourcePool, source.database));
       const { charset, collation } = await databaseCharset(sourcePool, source.database);
-      const report = progressReporter(copyProgressSignal, 'dumping');
+      const report = progressReporter('dumping');
       report(0);
-      // The dump is text and usually a little smaller than the InnoDB pages it came from.
-      const timer = setInterval(() => {
-        directoryBytes(dir).then(
-          (b) => report(Math.min(0.99, b / (expectedBytes * 0.8))),
-          () => undefined,
-        );
-      }, PROGRESS_INTERVAL_MS);
-      try {
-        await withDefaultsFile(deps.config.workDir, source.connection, deps.pools.connection(source.connection), (cnf) =>
-          runTool({
-            command: 'mydumper',
-            args: [
-              '--defaults-file',
-              cnf,
-              '--database',
-              source.database,
-              '--outputdir',
-              dir,
-              '--threads',
-              String(threads),
-              ...MYDUMPER_FLAGS,
-            ],
+      await report.whileSampling(
+        () =>
+          runMydumper({
+            workDir: deps.config.workDir,
+            name: source.connection,
+            conn: deps.pools.connection(source.connection),
+            database: source.database,
+            outputDir: dir,
+            threads,
             pidFile: pidFile(copyId, 'mydumper'),
             signal: ctx.cancellationSignal,
           }),
-        );
-      } finally {
-        clearInterval(timer);
-      }
+        // The dump is text and usually a little smaller than the InnoDB pages it came from.
+        async () => Math.min(0.99, (await directoryBytes(dir)) / (expectedBytes * 0.8)),
+      );
       const counts = await countDumpRows(dir, source.database);
       report(1);
       return {
@@ -108,7 +90,7 @@ export function createDumperActivities(deps: ActivityDeps) {
       };
     },
 
-    /** Loads a dump into the destination with myloader, reporting progress per data file. */
+    /** Loads a dump into the destination with myloader, reporting progress per data file to the run that called. */
     async loadDump(input: LoadDumpInput): Promise<void> {
       const ctx = Context.current();
       const { copyId, destination, dumpDir } = input;
@@ -130,41 +112,26 @@ export function createDumperActivities(deps: ActivityDeps) {
       );
       const { data } = await readDumpDirectory(dumpDir, input.sourceDatabase);
       const tracker = loadTracker(data);
-      const report =
-        input.reportTo === 'restore' ? progressReporter(restoreProgressSignal, 'loading') : progressReporter(copyProgressSignal, 'loading');
+      const report = progressReporter('loading');
       report(0);
-      const heartbeat = setInterval(() => report(tracker.fraction()), PROGRESS_INTERVAL_MS);
-      try {
-        const tail = await withDefaultsFile(
-          deps.config.workDir,
-          destination.connection,
-          deps.pools.connection(destination.connection),
-          (cnf) =>
-            runTool({
-              command: 'myloader',
-              args: [
-                '--defaults-file',
-                cnf,
-                '--directory',
-                dumpDir,
-                '--database',
-                destination.database,
-                '--threads',
-                String(input.threads),
-                ...MYLOADER_FLAGS,
-              ],
-              pidFile: pidFile(copyId, 'myloader'),
-              signal: ctx.cancellationSignal,
-              onLine: tracker.onLine,
-            }),
-          MYLOADER_SESSION,
-        );
-        // myloader 0.10 logs some failed statements and still exits 0: treat them as failures.
-        const errors = tail.filter((l) => /CRITICAL|\bError\b/.test(l) && !/already exists/.test(l));
-        if (errors.length) throw ApplicationFailure.retryable(`myloader reported errors: ${errors.slice(-3).join(' | ')}`, 'LoadFailed');
-      } finally {
-        clearInterval(heartbeat);
-      }
+      const tail = await report.whileSampling(
+        () =>
+          runMyloader({
+            workDir: deps.config.workDir,
+            name: destination.connection,
+            conn: deps.pools.connection(destination.connection),
+            database: destination.database,
+            directory: dumpDir,
+            threads: input.threads,
+            pidFile: pidFile(copyId, 'myloader'),
+            signal: ctx.cancellationSignal,
+            onLine: tracker.onLine,
+          }),
+        tracker.fraction,
+      );
+      // myloader 0.10 logs some failed statements and still exits 0: treat them as failures.
+      const errors = tail.filter((l) => /CRITICAL|\bError\b/.test(l) && !/already exists/.test(l));
+      if (errors.length) throw ApplicationFailure.retryable(`myloader reported errors: ${errors.slice(-3).join(' | ')}`, 'LoadFailed');
       report(1);
     },
 

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { access, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { isRunning } from '../tools/processes.ts';
+import { isRunning, livePidFromFile } from '../tools/tools.ts';
 
 export interface TempServerOptions {
   datadir: string;
@@ -145,15 +145,8 @@ async function stopPid(pid: number, graceMs = 60_000): Promise<void> {
  * another program is left alone); removes the pid file. For cleanup after a dead worker.
  */
 export async function stopServerByPidFile(pidFile: string): Promise<boolean> {
-  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
-  let stopped = false;
-  if (Number.isInteger(pid) && pid > 0) {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (/mariadbd|mysqld/.test(cmdline)) {
-      await stopPid(pid);
-      stopped = true;
-    }
-  }
+  const pid = await livePidFromFile(pidFile, (argv) => /mariadbd|mysqld/.test(argv.join('\0')));
+  if (pid !== null) await stopPid(pid);
   await rm(pidFile, { force: true });
-  return stopped;
+  return pid !== null;
 }

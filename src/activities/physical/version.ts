@@ -2,6 +2,7 @@
 // come from the same MariaDB release series as the server (10.11 for 10.11: the redo log format
 // changes between series); xtrabackup 8.0 backs up MySQL 8.0, 8.4 backs up 8.4, 2.4 backs up 5.7.
 import type { PhysicalTool } from '../../workflows/physical/contracts.ts';
+import { toolVersion } from '../tools/tools.ts';
 
 export type Flavor = 'mariadb' | 'mysql';
 
@@ -18,6 +19,18 @@ export function toolCommandsFor(flavor: Flavor): ToolCommands {
   return flavor === 'mariadb'
     ? { tool: 'mariabackup', backup: 'mariabackup', extract: 'mbstream' }
     : { tool: 'xtrabackup', backup: 'xtrabackup', extract: 'xbstream' };
+}
+
+/**
+ * Checks that the backup tool and its extractor are installed on this worker (the one version
+ * probe, cached); returns the backup tool's `--version` line. A missing one is a ToolMissing.
+ */
+export async function requirePhysicalTools(tools: ToolCommands): Promise<string> {
+  const pkg = tools.tool === 'mariabackup' ? 'the mariadb-backup package' : 'Percona XtraBackup';
+  const install = `${pkg}; physical backups need it beside the database server`;
+  const version = await toolVersion(tools.backup, install);
+  await toolVersion(tools.extract, install);
+  return version;
 }
 
 /** `major.minor` of the first version number in a string, e.g. `10.11` from `… server 10.11.19-MariaDB …`. */

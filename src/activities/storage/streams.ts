@@ -5,9 +5,10 @@ import { Duplex, Transform } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { BackupCompression } from '../../workflows/backup/contracts.ts';
-import { isPermanentStorageError, PermanentStorageError } from './store.ts';
+import { isPermanentStorageError, PermanentStorageError, type BackupStore } from './store.ts';
+import type { BackupStores } from './stores.ts';
 import { InvalidStorageTargetError } from '../../config/targets.ts';
-import { startTool, type ToolProcess } from '../tools/tool-process.ts';
+import { startTool, type ToolProcess } from '../tools/tools.ts';
 
 export interface Codec {
   stream: Duplex;
@@ -86,4 +87,13 @@ export function storageActivityFailure(error: unknown): unknown {
   const e = error as Error;
   const type = e instanceof PermanentStorageError ? e.code : e instanceof InvalidStorageTargetError ? 'InvalidTarget' : e.name;
   return ApplicationFailure.create({ message: e.message, type, nonRetryable: true, cause: e });
+}
+
+/** The store for a configured target, an unknown target name being a non-retryable UnknownTarget. */
+export function targetStore(stores: BackupStores, target: string): BackupStore {
+  try {
+    return stores.get(target);
+  } catch (error) {
+    throw storageActivityFailure(error);
+  }
 }

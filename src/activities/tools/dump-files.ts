@@ -1,6 +1,11 @@
+// mydumper dump directories: which files are tables, views and data, how big they are, and how
+// many rows they hold (counted by grep, not parsed).
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+
+/** Written beside mydumper's files: routines, triggers and events with their sql_mode, for restores. */
+export const SCHEMA_OBJECTS_FILE = 'dbferry-schema-objects.json';
 
 /** A mydumper data file: `db.table.sql` or, with --rows, `db.table.00003.sql`. */
 export interface DataFile {

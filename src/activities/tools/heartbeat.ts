@@ -1,3 +1,4 @@
+// The one heartbeat helper: long activities prove their worker is alive (and so hear a cancel) every second.
 import { Context } from '@temporalio/activity';
 
 /** How often long activities heartbeat (and sample their progress). */

@@ -1,10 +1,11 @@
-// Native tools as stream stages: a tool's stdin and stdout join Node stream pipelines, its exit
-// code decides whether the stream it fed may end normally.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
+// The one way dbferry runs a native tool: no shell, no secrets in its environment (credentials
+// reach it only through a 0600 defaults file), its output followed line by line, a pid file while
+// it runs (the next attempt kills an orphan), and the activity's AbortSignal: SIGTERM, then SIGKILL.
+import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
-import { execa } from 'execa';
-import { followLines, toolFailure } from './tools.ts';
+import { recordPid } from './orphans.ts';
+import { followLines, toolFailure, type LineHandler } from './tool-output.ts';
 
 export interface ToolProcess {
   command: string;
@@ -14,124 +15,137 @@ export interface ToolProcess {
   done: Promise<void>;
   /** Once `done` has rejected: why. */
   readonly failure: unknown;
+  /** The last lines the tool printed (progress lines left out), complete once `done` settles. */
+  readonly tail: string[];
 }
 
 export interface StartToolOptions {
   signal: AbortSignal;
-  stdin?: 'pipe' | 'ignore';
-  stdout?: 'pipe' | 'ignore';
-  /** Written with the tool's pid, so a later attempt can kill it if this worker dies (see killOrphanedTool). */
+  /** 'pipe': Node writes it. A file descriptor or another tool's stdout: the kernel feeds it, Node never sees the bytes. */
+  stdin?: 'pipe' | 'ignore' | number | Readable;
+  /** 'pipe': a stream for Node. 'lines': the tool logs there (mydumper, myloader), followed like stderr. */
+  stdout?: 'pipe' | 'ignore' | 'lines';
+  /** Written with the tool's pid while it runs, so a later attempt can kill it if this worker dies (killOrphanedTool). */
   pidFile?: string;
+  /** Every output line as it comes (see LineHandler). */
+  onLine?: LineHandler;
 }
 
-/** Starts a tool whose stdin/stdout are streams; stderr is kept (last 30 lines) for the error message. */
-export function startTool(
-  command: string,
-  args: string[],
-  { signal, stdin = 'ignore', stdout = 'pipe', pidFile }: StartToolOptions,
-): ToolProcess {
-  const child = execa(command, args, {
-    cancelSignal: signal,
-    forceKillAfterDelay: 3000,
-    stdin,
-    stdout,
-    stderr: 'pipe',
-    buffer: false,
-    env: { LC_ALL: 'C' },
+/** How long a cancelled tool has between SIGTERM and SIGKILL. */
+const KILL_AFTER_MS = 3000;
+/** How long its last words on stderr may trail its exit. */
+const OUTPUT_GRACE_MS = 1000;
+
+// Tools get the locale and the search path, never the worker's secrets (S3 keys, webhook secret,
+// the variables passwords are read from): credentials reach them only through the defaults file.
+const toolEnvironment = (): NodeJS.ProcessEnv => ({
+  LC_ALL: 'C',
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
+});
+
+/** Starts a tool; see StartToolOptions for how its input, output, pid and cancellation are handled. */
+export function startTool(command: string, args: string[], options: StartToolOptions): ToolProcess {
+  const { signal, stdin = 'ignore', stdout = 'pipe', pidFile, onLine } = options;
+  const child = spawn(command, args, { stdio: [stdin, stdout === 'ignore' ? 'ignore' : 'pipe', 'pipe'], env: toolEnvironment() });
+  // A pipe's read end handed to this tool now belongs to it: close the worker's copy.
+  if (typeof stdin === 'object') stdin.destroy();
+  const output = followLines(stdout === 'lines' ? [child.stdout, child.stderr] : child.stderr, onLine);
+  // Whether it was cancelled is decided when it exits: a tool that finished first has finished.
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error; aborted: boolean }>((resolve) => {
+    child.on('error', (error) => resolve({ code: null, signal: null, error, aborted: signal.aborted }));
+    child.once('exit', (code, sig) => resolve({ code, signal: sig, aborted: signal.aborted }));
   });
-  const stderr = followLines(child.stderr);
-  // A tool can fail before the pid file is written; mark the rejection handled now, await it below.
-  child.catch(() => undefined);
-  const recorded = pidFile && child.pid ? writeFile(pidFile, String(child.pid)) : Promise.resolve();
+  const kill = (): void => {
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS).unref();
+  };
+  if (signal.aborted) kill();
+  else signal.addEventListener('abort', kill, { once: true });
+  // Without its pid on disk a crash would leave an orphan no retry can find: such a tool does not run.
+  const recorded = pidFile && child.pid ? recordPid(pidFile, child.pid).catch((error: unknown) => (kill(), error)) : null;
+  const followed = [child.stderr, stdout === 'lines' ? child.stdout : null].filter((s) => s !== null);
+  const outputClosed = Promise.all(followed.map((s) => new Promise((resolve) => s.once('close', resolve))));
+
   const done = (async () => {
-    try {
-      await recorded;
-      await child;
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      throw toolFailure(command, stderr.finish(), error);
-    } finally {
-      if (pidFile) await rm(pidFile, { force: true });
-    }
+    const exit = await exited;
+    signal.removeEventListener('abort', kill);
+    const unrecorded = await recorded;
+    if (pidFile && recorded) await rm(pidFile, { force: true });
+    await Promise.race([outputClosed, new Promise((resolve) => setTimeout(resolve, OUTPUT_GRACE_MS).unref())]);
+    output.finish();
+    if (exit.aborted) throw signal.reason;
+    if (unrecorded instanceof Error) throw new Error(`${command}: could not write its pid file ${pidFile}: ${unrecorded.message}`);
+    if (exit.code === 0) return;
+    const why = exit.error ?? new Error(`${command} ${exit.signal ? `killed by ${exit.signal}` : `exited with ${exit.code}`}`);
+    throw toolFailure(command, output.tail, Object.assign(why, exit.error ? {} : { exitCode: exit.code ?? exit.signal ?? undefined }));
   })();
   let failure: unknown;
   done.catch((error: unknown) => (failure = error)); // also: never an unhandled rejection
   return {
     command,
     stdin: child.stdin,
-    stdout: child.stdout,
+    stdout: stdout === 'pipe' ? child.stdout : null,
     done,
     get failure() {
       return failure;
     },
+    tail: output.tail,
   };
+}
+
+export interface ToolRun {
+  command: string;
+  args: string[];
+  pidFile?: string;
+  signal: AbortSignal;
+  onLine?: LineHandler;
+}
+
+/** Runs a tool to completion (a dump, a load, a prepare) reading all its output as lines; returns its last lines. */
+export async function runTool({ command, args, pidFile, signal, onLine }: ToolRun): Promise<string[]> {
+  const tool = startTool(command, args, { signal, pidFile, onLine, stdout: 'lines' });
+  await tool.done;
+  return tool.tail;
 }
 
 export interface PipedStage {
   command: string;
   args: string[];
   /** Every stderr line as it comes; returning false leaves it out of the tail kept for errors (progress lines). */
-  onStderrLine?: (line: string) => boolean | void;
-  /** Written with the tool's pid while it runs, so a later attempt can kill it if this worker dies (see killOrphanedTool). */
+  onStderrLine?: LineHandler;
+  /** Written with the tool's pid while it runs (see StartToolOptions). */
   pidFile?: string;
 }
 
 /**
  * Starts `a | b | …` without a shell: each tool's stdout pipe is handed to the next one as its
  * stdin, so the bytes flow between the tools in the kernel and never through Node (measured: half
- * the worker's CPU for `tar | zstd` of a 408 MB dump). Only the last tool's stdout comes to Node.
- * Cancelling `signal` sends SIGTERM to every tool, then SIGKILL after 3 s.
+ * the worker's CPU for `tar | zstd` of a 408 MB dump). Only the last tool's stdout comes to Node;
+ * `stdin` may give the first one a file descriptor to read.
  */
-export function startPipedTools(stages: PipedStage[], { signal }: { signal: AbortSignal }): { tools: ToolProcess[]; stdout: Readable } {
+export function startPipedTools(
+  stages: PipedStage[],
+  { signal, stdin }: { signal: AbortSignal; stdin?: number },
+): { tools: ToolProcess[]; stdout: Readable } {
   const tools: ToolProcess[] = [];
-  let previous: ChildProcess | null = null;
+  let previous: Readable | null = null;
   for (const { command, args, onStderrLine, pidFile } of stages) {
-    const child: ChildProcess = spawn(command, args, { stdio: [previous?.stdout ?? 'ignore', 'pipe', 'pipe'], env: { LC_ALL: 'C' } });
-    const recorded = pidFile && child.pid ? writeFile(pidFile, String(child.pid)).catch(() => undefined) : Promise.resolve();
-    // The pipe's read end now belongs to this child: close the worker's copy so nothing here reads it.
-    previous?.stdout?.destroy();
-    const stderr = followLines(child.stderr, onStderrLine);
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
-      child.once('error', (error) => resolve({ code: null, signal: null, error }));
-      child.once('exit', (code, sig) => resolve({ code, signal: sig }));
-    });
-    const kill = () => {
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 3000).unref();
-    };
-    if (signal.aborted) kill();
-    else signal.addEventListener('abort', kill, { once: true });
-    // Its last words arrive on stderr after 'exit' may have fired: read them before judging.
-    const stderrClosed = new Promise<void>((resolve) => {
-      child.stderr!.once('close', resolve);
-      setTimeout(resolve, 1000).unref();
-    });
-    const done = exited.then(async ({ code, signal: sig, error }) => {
-      signal.removeEventListener('abort', kill);
-      if (pidFile) await recorded.then(() => rm(pidFile, { force: true }));
-      if (code !== 0) await stderrClosed;
-      if (code === 0) return;
-      if (signal.aborted) throw signal.reason;
-      throw toolFailure(
-        command,
-        stderr.finish(),
-        error ?? Object.assign(new Error(`${command} ${sig ? `killed by ${sig}` : `exited with ${code}`}`), { exitCode: code ?? sig }),
-      );
-    });
-    let failure: unknown;
-    done.catch((error: unknown) => (failure = error));
+    const tool = startTool(command, args, { signal, stdin: previous ?? stdin ?? 'ignore', stdout: 'pipe', pidFile, onLine: onStderrLine });
+    previous = tool.stdout;
+    // Its pipes belong to the tools beside it: the caller gets the exit, not the streams.
     tools.push({
       command,
       stdin: null,
       stdout: null,
-      done,
+      done: tool.done,
+      tail: tool.tail,
       get failure() {
-        return failure;
+        return tool.failure;
       },
     });
-    previous = child;
   }
-  return { tools, stdout: previous!.stdout! };
+  return { tools, stdout: previous! };
 }
 
 /**
@@ -157,10 +171,4 @@ export async function toolsFailure(tools: ToolProcess[], waitMs = 5000): Promise
   const timeout = new Promise((resolve) => setTimeout(resolve, waitMs).unref());
   await Promise.race([Promise.allSettled(tools.map((t) => t.done)), timeout]);
   return tools.find((t) => t.failure !== undefined)?.failure;
-}
-
-/** The first line a tool prints for `--version`, e.g. `mysqldump  Ver 10.19 Distrib 10.11.19-MariaDB, …`. */
-export async function toolVersion(command: string): Promise<string> {
-  const { stdout, stderr } = await execa(command, ['--version'], { env: { LC_ALL: 'C' }, reject: false });
-  return (stdout || stderr).split('\n')[0]!.replace(/\s+/g, ' ').trim() || 'unknown';
 }

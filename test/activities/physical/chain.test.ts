@@ -1,3 +1,4 @@
+// Chains of physical backups: resolving, continuity problems, and retention that keeps what a kept piece needs.
 import { describe, expect, it } from 'vitest';
 import {
   ChainError,

@@ -1,3 +1,4 @@
+// Backup stream helpers: compression round trips, truncation, taps, and tools whose exit decides a stream's end.
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';

@@ -1,3 +1,4 @@
+// The option file that carries credentials to the tools.
 import { describe, expect, it } from 'vitest';
 import { defaultsFileBody } from '../../../src/activities/tools/tools.ts';
 

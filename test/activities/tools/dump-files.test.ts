@@ -1,3 +1,4 @@
+// mydumper output: classifying dump files, counting their rows, and myloader progress that only grows.
 import { describe, expect, it } from 'vitest';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

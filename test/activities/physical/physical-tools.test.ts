@@ -1,3 +1,4 @@
+// Physical backup tooling as pure functions: command lines, what mariabackup writes, version and privilege checks.
 import { describe, expect, it } from 'vitest';
 import { backupArgs, prepareArgs } from '../../../src/activities/physical/commands.ts';
 import {
@@ -129,7 +130,7 @@ describe('backup privileges', () => {
 
 describe('zstdInputBytes', () => {
   it('reads the stream size from zstd -v’s closing line, to its three digits', async () => {
-    const { zstdInputBytes } = await import('../../../src/activities/physical/backup.ts');
+    const { zstdInputBytes } = await import('../../../src/activities/physical/stream-backup.ts');
     expect(zstdInputBytes('/*stdin*\\            : 24.11%   (  1.17 GiB =>    289 MiB, /*stdout*\\) ')).toBe(Math.round(1.17 * 2 ** 30));
     expect(zstdInputBytes('/*stdin*\\            :  0.00%   (  4.77 MiB =>    175 B, /*stdout*\\) ')).toBe(Math.round(4.77 * 2 ** 20));
     expect(zstdInputBytes('/*stdin*\\            :100.00%   (   512 B =>    530 B, /*stdout*\\) ')).toBe(512);
