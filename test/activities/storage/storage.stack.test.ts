@@ -1,15 +1,17 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+// S3 stores against a real S3-compatible server: streamed uploads, bounded memory, aborts that leave
+// nothing behind, listing and deleting, credentials, and which failures are permanent.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startS3Server } from '../../../src/dev/s3-server.ts';
 import { createStore, isPermanentStorageError, type BackupStore } from '../../../src/activities/storage/store.ts';
+import { generatedSource, keysOf, measured, MiB, pendingUploads, sha256Of, waitForPendingUpload } from './sources.ts';
 
-const MiB = 1024 * 1024;
 const s3 = inject('s3');
 // The standard AWS variables, as a worker would see them.
 const awsEnv = {
@@ -27,90 +29,18 @@ const raw = new S3Client({
   credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
 });
 
-/** Random bytes made on demand (never held whole), hashed as they go; can fail or stall at a byte offset. */
-function generatedSource(total: number, opts: { failAt?: number; stallAt?: number; chunk?: number } = {}) {
-  const chunk = opts.chunk ?? MiB;
-  const hash = createHash('sha256');
-  let sent = 0;
-  const stream = new Readable({
-    highWaterMark: chunk,
-    read() {
-      if (opts.failAt !== undefined && sent >= opts.failAt) return this.destroy(new Error('source failed on purpose'));
-      if (opts.stallAt !== undefined && sent >= opts.stallAt) return; // never pushes again
-      if (sent >= total) return void this.push(null);
-      const bytes = randomBytes(Math.min(chunk, total - sent));
-      hash.update(bytes);
-      sent += bytes.length;
-      this.push(bytes);
-    },
-  });
-  return { stream, sha256: () => hash.digest('hex'), sent: () => sent };
-}
-
-async function sha256Of(stream: Readable): Promise<{ size: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    size += chunk.length;
-  }
-  return { size, sha256: hash.digest('hex') };
-}
-
-async function pendingUploads(client: S3Client, inBucket: string, key: string): Promise<number> {
-  const { Uploads } = await client.send(new ListMultipartUploadsCommand({ Bucket: inBucket, Prefix: key }));
-  return (Uploads ?? []).filter((u) => u.Key === key).length;
-}
-
-async function waitForPendingUpload(client: S3Client, inBucket: string, key: string): Promise<void> {
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(25)) {
-    if ((await pendingUploads(client, inBucket, key)) > 0) return;
-  }
-  throw new Error(`no multipart upload for ${key} appeared within 30s`);
-}
-
-async function keysOf(store: BackupStore, listPrefix = ''): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const object of store.list(listPrefix)) keys.push(object.key);
-  return keys;
-}
-
-async function filesUnder(dir: string): Promise<string[]> {
-  return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
-}
-
-/** Runs `fn`, sampling this process's RSS every 5 ms: growth over the value just before, and the peak. */
-async function measured<T>(fn: () => Promise<T>) {
-  const before = process.memoryUsage().rss;
-  let peak = before;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
-  const started = Date.now();
-  try {
-    const result = await fn();
-    peak = Math.max(peak, process.memoryUsage().rss);
-    return { result, growthMiB: (peak - before) / MiB, peakMiB: peak / MiB, seconds: (Date.now() - started) / 1000 };
-  } finally {
-    clearInterval(sampler);
-  }
-}
-
 let store: BackupStore;
-let fileRoot: string;
-let fileStore: BackupStore;
 
 beforeAll(async () => {
   store = createStore({ url: `s3://${bucket}/${prefix}` }, awsEnv);
   await store.ensureBucket();
   // A tiny upload first, so lazily loaded SDK code is not counted as upload memory.
   await store.upload('warm-up.bin', Readable.from([Buffer.from('warm')]));
-  fileRoot = await mkdtemp(join(tmpdir(), 'dbferry-file-target-'));
-  fileStore = createStore({ url: `file://${fileRoot}` }, {});
 });
 
 afterAll(async () => {
   store?.close();
   raw.destroy();
-  if (fileRoot) await rm(fileRoot, { recursive: true, force: true });
 });
 
 describe('S3 store', () => {
@@ -327,62 +257,5 @@ describe('S3 server stopped during an upload', () => {
       await restarted?.stop();
       await rm(dataDir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('file store', () => {
-  it('streams an upload to a file with the right size and sha256', async () => {
-    const source = generatedSource(20 * MiB);
-    const result = await fileStore.upload('shop/2026-01-01.sql.gz', source.stream);
-    expect(result).toEqual({ key: 'shop/2026-01-01.sql.gz', size: 20 * MiB, sha256: source.sha256() });
-    expect(await sha256Of(await fileStore.download('shop/2026-01-01.sql.gz'))).toEqual({ size: 20 * MiB, sha256: result.sha256 });
-  });
-
-  it('a source stream that errors mid-way, or an abort, leaves no file and no partial file', async () => {
-    const before = await filesUnder(fileRoot);
-    await expect(fileStore.upload('failed/x.bin', generatedSource(64 * MiB, { failAt: 8 * MiB }).stream)).rejects.toThrow(
-      /source failed on purpose/,
-    );
-
-    const controller = new AbortController();
-    const aborted = fileStore.upload('aborted/x.bin', generatedSource(64 * MiB, { stallAt: 8 * MiB }).stream, {
-      signal: controller.signal,
-    });
-    await sleep(100);
-    controller.abort();
-    await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
-
-    expect(await filesUnder(fileRoot)).toEqual(before);
-    expect(await fileStore.head('failed/x.bin')).toBeNull();
-  });
-
-  it('lists, deletes and round-trips JSON manifests, and cannot presign', async () => {
-    await fileStore.upload('shop-eu/a.sql.gz', Readable.from([Buffer.from('a')]));
-    await fileStore.upload('shop/b.sql.gz', Readable.from([Buffer.from('bb')]));
-    await fileStore.putJson('shop/b.manifest.json', { id: 'b' });
-    await writeFile(join(fileRoot, 'shop', 'c.sql.gz.partial-0123456789abcdef'), 'in progress');
-
-    expect(await fileStore.getJson('shop/b.manifest.json')).toEqual({ id: 'b' });
-    // Byte order of whole keys, as S3 lists them: `shop-eu/…` sorts before `shop/…`.
-    expect(await keysOf(fileStore)).toEqual(['shop-eu/a.sql.gz', 'shop/2026-01-01.sql.gz', 'shop/b.manifest.json', 'shop/b.sql.gz']);
-    expect(await keysOf(fileStore, 'shop/b')).toEqual(['shop/b.manifest.json', 'shop/b.sql.gz']);
-    expect(await fileStore.presign('shop/b.sql.gz', 60)).toBeNull();
-
-    await fileStore.delete(['shop-eu/a.sql.gz', 'shop/never-existed']);
-    expect(await keysOf(fileStore, 'shop-eu/')).toEqual([]);
-    expect(await readdir(fileRoot)).toEqual(['shop']); // the emptied directory is gone too
-    expect(await fileStore.head('shop/b.sql.gz')).toEqual({ size: 2 });
-  });
-
-  it('refuses hostile keys and writes nothing outside its root', async () => {
-    for (const key of ['../escape', '/etc/passwd', 'a/../../escape', 'x'.repeat(1000)]) {
-      const err = await fileStore.upload(key, Readable.from([Buffer.from('x')])).then(
-        () => null,
-        (e: unknown) => e,
-      );
-      expect(isPermanentStorageError(err)).toBe(true);
-      expect((err as Error).message).toMatch(/^key: /);
-    }
-    await expect(fileStore.download('no/such/file')).rejects.toSatisfy(isPermanentStorageError);
   });
 });
