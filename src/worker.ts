@@ -1,3 +1,4 @@
+// The worker process: one Temporal worker on the task queue, with the clients its activities share.
 import { mkdir } from 'node:fs/promises';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { DbferryConfig } from './config/schema.ts';

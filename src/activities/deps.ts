@@ -1,3 +1,4 @@
+// The worker's long-lived clients; each activity factory picks the ones it uses.
 import type { DbferryConfig } from '../config/schema.ts';
 import type { MysqlPools } from './mysql/pools.ts';
 import type { BackupStores } from './storage/stores.ts';

@@ -1,3 +1,4 @@
+// Every activity the worker registers, each job's factory handed only the clients it uses.
 import type { ActivityDeps } from './deps.ts';
 import { createBackupActivities } from './backup/backup-activities.ts';
 import { createDumperActivities } from './copy/dumper.ts';
@@ -11,16 +12,18 @@ import { createPullActivities } from './pull/pull-activities.ts';
 
 /** Every activity the worker registers, bound to the worker's long-lived clients. */
 export function createActivities(deps: ActivityDeps) {
+  const { config, pools, stores, webhookSecret } = deps;
   return {
-    ...createMysqlActivities(deps),
-    ...createDumperActivities(deps),
-    ...createSchemaObjectActivities(deps),
-    ...createBackupActivities(deps),
-    ...createRetentionActivities(deps),
-    ...createRestoreActivities(deps),
-    ...createWebhookActivities(deps),
+    ...createMysqlActivities({ config, pools }),
+    ...createDumperActivities({ config, pools }),
+    ...createSchemaObjectActivities({ pools }),
+    ...createBackupActivities({ config, pools, stores }),
+    ...createRetentionActivities({ stores }),
+    ...createRestoreActivities({ config, pools, stores }),
+    ...createWebhookActivities({ config, webhookSecret }),
+    // Its own signature (src/activities/pull/): it still takes every client.
     ...createPullActivities(deps),
-    ...createPhysicalActivities(deps),
+    ...createPhysicalActivities({ config, pools, stores }),
   };
 }
 

@@ -1,3 +1,4 @@
+// `dbferry worker` as a child process, for the crash tests (which SIGKILL it) and the benches.
 import { spawn, type ChildProcess } from 'node:child_process';
 
 /**

@@ -1,3 +1,4 @@
+// Retention of logical backups: delete what the policy lets go, objects first and manifests last.
 import { selectBackupsToDelete } from '../catalog/retention.ts';
 import { manifestKeyFor, type RetentionPolicy } from '../../workflows/backup/contracts.ts';
 import type { DatabaseRef } from '../../workflows/copy/contracts.ts';
@@ -15,7 +16,7 @@ export interface ApplyRetentionInput {
   keep: string;
 }
 
-export function createRetentionActivities(deps: ActivityDeps) {
+export function createRetentionActivities(deps: Pick<ActivityDeps, 'stores'>) {
   return {
     /**
      * Deletes the backups of this source (and schedule) that the policy no longer keeps, each with

@@ -1,3 +1,4 @@
+// The worker's MySQL connections: one lazy pool per configured connection, its password resolved at run time.
 import mysql from 'mysql2/promise';
 import type { Pool, PoolOptions } from 'mysql2/promise';
 import { readFileSync } from 'node:fs';

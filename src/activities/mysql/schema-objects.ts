@@ -1,3 +1,5 @@
+// Routines, triggers and events read from a source with the session settings they were created
+// under, and recreated exactly so in a destination (myloader alone changes them).
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { DatabaseRef } from '../../workflows/copy/contracts.ts';
 import { quoteIdentifier } from '../../shared/names.ts';
@@ -93,7 +95,7 @@ export async function recreateSchemaObjectsIn(pool: Pool, database: string, obje
   }
 }
 
-export function createSchemaObjectActivities(deps: ActivityDeps) {
+export function createSchemaObjectActivities(deps: Pick<ActivityDeps, 'pools'>) {
   return {
     /**
      * Recreates routines, triggers and events exactly as the source has them. myloader 0.10 loads them

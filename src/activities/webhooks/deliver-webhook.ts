@@ -1,3 +1,4 @@
+// Webhook delivery: one signed POST to a receiver that must be public, unless the config allows private networks.
 import { createHmac } from 'node:crypto';
 import { lookup } from 'node:dns';
 import { Agent, request } from 'undici';
@@ -40,7 +41,7 @@ function createWebhookAgent(allowPrivate: boolean, timeoutMs: number): Agent {
   });
 }
 
-export function createWebhookActivities(deps: ActivityDeps) {
+export function createWebhookActivities(deps: Pick<ActivityDeps, 'config' | 'webhookSecret'>) {
   const agent = createWebhookAgent(deps.config.webhooks.allowPrivateNetworks, deps.config.webhooks.timeoutMs);
   return {
     /** POSTs one signed event; a non-2xx answer or a network error is retried with backoff. */

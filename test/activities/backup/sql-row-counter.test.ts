@@ -1,3 +1,4 @@
+// Counting rows per table in mysqldump streams of both layouts, across chunk boundaries.
 import { describe, expect, it } from 'vitest';
 import { SqlRowCounter } from '../../../src/activities/backup/sql-row-counter.ts';
 

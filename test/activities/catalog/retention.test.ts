@@ -1,3 +1,4 @@
+// Retention policies: keep-last-N and grandfather-father-son by UTC day, ISO week and calendar month.
 import { describe, expect, it } from 'vitest';
 import { planRetention, retentionIsActive, selectBackupsToDelete } from '../../../src/activities/catalog/retention.ts';
 import type { BackupManifest, RetentionPolicy } from '../../../src/workflows/backup/contracts.ts';

@@ -1,3 +1,4 @@
+// Webhook signing and the private-network guard.
 import { describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
 import { signBody } from '../../../src/activities/webhooks/deliver-webhook.ts';
