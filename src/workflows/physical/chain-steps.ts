@@ -11,11 +11,16 @@ const PREPARES: Range = [40, 80];
 const DELIVERY: Range = [80, 99];
 
 /**
- * What the delivery is made of: the prepared datadir moved to a folder; or a dump from a temporary
- * server on it, loaded into the destination and verified, where the load is a step of its own
- * (`dump-and-load`), or, in runs started before it was, part of the load-less `dump` plan.
+ * How the chain is delivered: the prepared datadir moved to a folder, or one database dumped from a
+ * temporary server on it, loaded into the destination and verified. `revised` plans (runs started
+ * since the workflow kit) make the load a step of its own, and put a step that fails back to
+ * pending, so that a closed run never shows a running step and a late report of it moves nothing;
+ * runs started before keep the plan they ran with.
  */
-export type ChainDeliveryPlan = 'folder' | 'dump' | 'dump-and-load';
+export interface ChainPlan {
+  delivery: 'folder' | 'database';
+  revised: boolean;
+}
 
 export interface ChainSteps {
   /** Runs one named step: marks it running, enters its phase at its range's start, and moves progress to its end. */
@@ -27,7 +32,7 @@ export interface ChainSteps {
 }
 
 /** Plans the steps of a chain and their share of the progress bar, and lists them in the run's state. */
-export function planChainSteps(run: Run<RestoreChainState>, pieces: ChainPiece[], delivery: ChainDeliveryPlan): ChainSteps {
+export function planChainSteps(run: Run<RestoreChainState>, pieces: ChainPiece[], { delivery, revised }: ChainPlan): ChainSteps {
   const ranges = new Map<string, Range>();
   const total = Math.max(
     1,
@@ -47,25 +52,30 @@ export function planChainSteps(run: Run<RestoreChainState>, pieces: ChainPiece[]
     ]),
   );
   if (delivery === 'folder') ranges.set('deliver', DELIVERY);
-  if (delivery === 'dump') ranges.set('deliver', [DELIVERY[0], 95]);
-  if (delivery === 'dump-and-load') ranges.set('deliver', [DELIVERY[0], 87]).set('load', [87, 95]);
-  if (delivery !== 'folder') ranges.set('verify', [95, DELIVERY[1]]);
+  else if (revised) ranges.set('deliver', [DELIVERY[0], 87]).set('load', [87, 95]).set('verify', [95, DELIVERY[1]]);
+  else ranges.set('deliver', [DELIVERY[0], 95]).set('verify', [95, DELIVERY[1]]);
   const steps: RestoreChainStep[] = [...ranges.keys()].map((name) => ({ name, status: 'pending' }));
   run.state.steps = steps;
 
   return {
-    async run(name, phase, fn) {
+    async run<T>(name: string, phase: RestoreChainPhase, fn: () => Promise<T>): Promise<T> {
       const entry = steps.find((s) => s.name === name);
       const range = ranges.get(name);
       if (entry) entry.status = 'running';
       run.enter(phase, range?.[0]);
-      const result = await fn();
+      let result: T;
+      try {
+        result = await fn();
+      } catch (error) {
+        if (entry && revised) entry.status = 'pending';
+        throw error;
+      }
       if (entry) entry.status = 'done';
       if (range) run.advance(range, 1);
       return result;
     },
     rangeOf(reportPhase) {
-      const name = reportPhase === 'loading' && delivery === 'dump-and-load' ? 'load' : reportPhase;
+      const name = reportPhase === 'loading' && ranges.has('load') ? 'load' : reportPhase;
       return steps.find((s) => s.name === name)?.status === 'running' ? ranges.get(name) : undefined;
     },
     restart() {

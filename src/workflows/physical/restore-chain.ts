@@ -7,7 +7,7 @@ import type { RestoreChainState, RestoreChainWorkflowInput } from './contracts.t
 import { buildChain } from './chain-build.ts';
 import { planChainSteps, type ChainSteps } from './chain-steps.ts';
 import { dumpThenLoad } from '../runs/dump-then-load.ts';
-import { chainLoadIsAStep } from '../runs/patches.ts';
+import { chainStepsRevised } from '../runs/patches.ts';
 import { newRunState, runJob } from '../runs/run-job.ts';
 
 const { resolveRestoreChain, recreateSchemaObjectsFromDump, verifyCopy } = proxyActivities<Activities>(catalogActivity);
@@ -57,9 +57,9 @@ export async function restoreChain(input: RestoreChainWorkflowInput): Promise<Re
       existingDestination = resolved.existingDestination;
       const { pieces } = resolved;
       run.state.chain = pieces.map((p) => p.id);
-      // Runs started before the load was a step of its own replay as they ran.
-      const loadIsAStep = deliver.kind === 'database' && chainLoadIsAStep();
-      const plan = planChainSteps(run, pieces, deliver.kind === 'folder' ? 'folder' : loadIsAStep ? 'dump-and-load' : 'dump');
+      // Runs started before the revised steps replay with the steps they ran.
+      const revised = chainStepsRevised();
+      const plan = planChainSteps(run, pieces, { delivery: deliver.kind, revised });
       steps = plan;
       const chain = { restoreId, target, pieces };
       if (deliver.kind === 'folder') {
@@ -86,7 +86,7 @@ export async function restoreChain(input: RestoreChainWorkflowInput): Promise<Re
               charset: existingDestination?.charset ?? dump.charset,
               collation: existingDestination?.collation ?? dump.collation,
             });
-          return loadIsAStep ? plan.run('load', 'delivering', load) : load();
+          return revised ? plan.run('load', 'delivering', load) : load();
         },
         () => (destinationTouched = true),
       );

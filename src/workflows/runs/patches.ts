@@ -10,5 +10,5 @@ export const toolErrorAfterCancelIsCancel = (): boolean => patched('tool-error-a
 /** A cleanup that fails still publishes the final status (failed, saying what was left) and the webhook. */
 export const cleanupFailureIsReported = (): boolean => patched('cleanup-failure-is-reported');
 
-/** The chain restore's load into the destination is a step with its own progress range. */
-export const chainLoadIsAStep = (): boolean => patched('restore-chain-load-step');
+/** The chain restore's load is a step with its own progress range, and a step that fails is pending again. */
+export const chainStepsRevised = (): boolean => patched('restore-chain-steps-revised');

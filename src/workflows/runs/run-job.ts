@@ -178,7 +178,8 @@ export async function runJob<S extends RunState>(job: Job<S>): Promise<S> {
       await job.cleanup(outcome, run);
     } catch (error) {
       if (!cleanupFailureIsReported()) throw error;
-      state.lastError = `${state.lastError ?? `the ${outcome} run`}; and cleaning up after it failed: ${describeFailure(error)}`;
+      const said = `cleaning up failed: ${describeFailure(error)}`;
+      state.lastError = state.lastError ? `${state.lastError}; and ${said}` : said;
       outcome = 'failed';
       cancellation = null;
     }
