@@ -1,3 +1,4 @@
+// The lint wall around src/workflows fires (Node built-ins, I/O libraries, activity values).
 import { describe, expect, it } from 'vitest';
 import { ESLint } from 'eslint';
 import { rm, writeFile } from 'node:fs/promises';

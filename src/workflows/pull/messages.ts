@@ -1,3 +1,4 @@
+// The query and signal of sanitized pulls (a pull reports no tool progress: its phases move the bar).
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { PullState } from './contracts.ts';
 

@@ -1,7 +1,6 @@
-import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
-
 // Timeouts and retries, declared once and named for the kind of work, so every workflow treats
 // the same kind of activity the same way.
+import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 
 /** Catalogue checks and counts: a few retries for a flaky connection, never for a refused request. */
 export const catalogActivity: ActivityOptions = {

@@ -1,3 +1,4 @@
+// The webhook delivery workflow: one signed POST, retried for about an hour, never failing the run.
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.ts';
 import type { WebhookDelivery } from './webhook-delivery.ts';

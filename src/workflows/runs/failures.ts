@@ -1,3 +1,4 @@
+// Reading Temporal failure chains: the activity's own words and the ApplicationFailure type at the root.
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, TemporalFailure } from '@temporalio/workflow';
 
 /** The most specific message in a failure chain: the activity's own words, not "Activity task failed". */

@@ -1,3 +1,4 @@
+// The one progress signal of every job, and the per-job names it replaced (still handled).
 import { defineSignal } from '@temporalio/workflow';
 
 /** A tool's progress inside one phase (or named step) of a run: `fraction` of it is done. */

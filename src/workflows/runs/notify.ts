@@ -1,3 +1,4 @@
+// Webhooks as abandoned child workflows, so a receiver that is down never delays or fails a run.
 import { ParentClosePolicy, startChild } from '@temporalio/workflow';
 import type { WebhookDelivery } from './webhook-delivery.ts';
 import { deliverWebhookWorkflow } from './deliver-webhook.ts';

@@ -1,3 +1,4 @@
+// The shape of one webhook delivery and the headers that carry it.
 /** One webhook delivery: the exact JSON body is built and signed by the activity. */
 export interface WebhookDelivery {
   /** Stable per run and event, sent as `X-Dbferry-Delivery` so receivers can drop duplicates. */

@@ -1,3 +1,4 @@
+// Cancelled backups leave nothing in the target; retention deletes exactly what its policy lets go.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdir } from 'node:fs/promises';
 import { Readable } from 'node:stream';

@@ -1,3 +1,4 @@
+// Logical backups and restores end to end (mysqldump and mydumper, S3 and file targets), and what a restore refuses.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+// Cancelling a copy through the API, the cancel signal or Temporal stops the tools and drops what it created.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

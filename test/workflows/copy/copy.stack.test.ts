@@ -1,3 +1,4 @@
+// A copy end to end on real MariaDB: every kind of schema object and value, refusals, and webhooks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

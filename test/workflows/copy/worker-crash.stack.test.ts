@@ -1,3 +1,4 @@
+// A copy whose worker is killed mid-run is finished by a new worker, with nothing orphaned.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -1,3 +1,4 @@
+// Physical backups (mariabackup) and chain restores end to end: to a folder, into a database, and what is refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';

@@ -1,3 +1,4 @@
+// Chain restores that are cancelled or lose their worker end clean, or resume at the step they were in.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

@@ -1,3 +1,4 @@
+// Delta pulls, dry runs, history and the guards in front of a pull.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRPCClientError } from '@trpc/client';
 import { dropDatabases, uniqueDbName } from '../../harness/mysql.ts';

@@ -1,3 +1,4 @@
+// Pulls that are cancelled, stall past their deadline or are orphaned leave no workspace behind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+// Sanitized pulls end to end: every rule type in SQL, deterministic fakes, the gate and the PII guard.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+// Row limits on a pull keep referential integrity: parents of kept rows kept, children of dropped ones dropped.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropDatabases, uniqueDbName } from '../../harness/mysql.ts';
 import { startTestStack, type TestStack } from '../../harness/stack.ts';

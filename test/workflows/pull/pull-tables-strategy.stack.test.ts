@@ -1,3 +1,4 @@
+// The pull's tables strategy (prefixed tables in the source database) gives the same result as a workspace database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { createConnection } from 'mysql2/promise';

@@ -1,3 +1,4 @@
+// A pull whose worker is killed mid-run is finished by another worker, with no workspace left.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -1,3 +1,4 @@
+// A source password appears nowhere: histories, process list, API answers, webhooks, error messages.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
