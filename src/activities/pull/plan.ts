@@ -1,7 +1,9 @@
+// Plans a pull from its profile and the source's catalogue, table by table: mode, limit, rules, and what can go direct.
 import type { PullProfile, RowLimit, SanitizeRule, SanitizerType } from '../../config/pull-profiles.ts';
 import type { Catalog, CatalogColumn } from './pull-catalog.ts';
 import { topologicalOrder } from './fk-graph.ts';
-import { textTypes, uniqueFormLength, type SanitizeColumn } from './sanitize-sql.ts';
+import { textTypes, type SanitizeColumn } from './sanitize-sql.ts';
+import { uniqueFormLength } from './fake-forms.ts';
 import { findUnruledPii } from './pii-guard.ts';
 
 /** A profile or request that does not fit the source's schema: names the field, nothing has run. */

@@ -1,7 +1,8 @@
+// The set-based statements that fill the workspace with a subset closed under foreign keys.
 import { quoteIdentifier } from '../../shared/names.ts';
 import type { RowLimit } from '../../config/pull-profiles.ts';
 import type { ForeignKey } from './fk-graph.ts';
-import type { SqlStatement } from './sanitize-sql.ts';
+import type { SqlStatement } from './sql-statement.ts';
 import { WorkspaceLayout } from './workspace-layout.ts';
 
 // The workspace is filled with set-based statements only (seed 002's "stateless subset resolver"):

@@ -4,14 +4,9 @@ import { WORKSPACE_PREFIX, workspaceCreatedAt } from '../../workflows/pull/contr
 import type { TablePlan } from './plan.ts';
 import { planSubset } from './subset-sql.ts';
 import type { ForeignKey } from './fk-graph.ts';
-import {
-  DETERMINISTIC_KEY_VAR,
-  gateStatement,
-  RUN_KEY_VAR,
-  sanitizedSelectList,
-  sanitizeStatement,
-  type SqlStatement,
-} from './sanitize-sql.ts';
+import { DETERMINISTIC_KEY_VAR, RUN_KEY_VAR, sanitizedSelectList, sanitizeStatement } from './sanitize-sql.ts';
+import { gateStatement } from './gate-sql.ts';
+import type { SqlStatement } from './sql-statement.ts';
 import { workspaceOfTable, type WorkspaceLayout } from './workspace-layout.ts';
 
 // The temporary workspace on the source's server (a database of its own, or prefixed tables in the

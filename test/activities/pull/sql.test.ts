@@ -1,15 +1,16 @@
+// The sanitizer's SQL as text: exclude patterns, fake-value expressions, the unique forms and the gate's query.
 import { describe, expect, it } from 'vitest';
 import { excludeCondition, likePattern } from '../../../src/activities/pull/patterns.ts';
 import {
-  gateStatement,
   sanitizeAssignment,
   sanitizedSelectList,
   sanitizeExpression,
   sanitizeStatement,
   SANITIZED_PASSWORD_HASH,
-  uniqueFormLength,
   type SanitizeColumn,
 } from '../../../src/activities/pull/sanitize-sql.ts';
+import { gateStatement } from '../../../src/activities/pull/gate-sql.ts';
+import { uniqueFormLength } from '../../../src/activities/pull/fake-forms.ts';
 import { sanitizeRuleSchema } from '../../../src/config/pull-profiles.ts';
 
 const column = (name: string, rule: unknown, maxLength: number | null = 191): SanitizeColumn => ({
