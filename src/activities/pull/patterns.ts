@@ -1,3 +1,5 @@
+// LIKE parameters built safely: a rule's exclude patterns, and name prefixes for the workspace sweep.
+
 // Exclude patterns (`*@yourcompany.com`) become LIKE parameters: `*` is the only wildcard, and
 // LIKE's own `%`, `_` and the escape character are matched literally.
 
@@ -11,3 +13,6 @@ export function excludeCondition(expr: string, patterns: readonly string[]): { s
   if (!patterns.length) return null;
   return { sql: patterns.map(() => `${expr} LIKE ?`).join(' OR '), params: patterns.map(likePattern) };
 }
+
+/** `prefix%` for LIKE: names starting with `prefix`, its `\`, `%` and `_` matched literally. */
+export const likePrefix = (prefix: string): string => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

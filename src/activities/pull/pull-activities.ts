@@ -13,16 +13,9 @@ import type { ForeignKey } from './fk-graph.ts';
 import { planPull, PullPlanError, type PullPlan, type TablePlan } from './plan.ts';
 import { deltaCondition } from './subset-sql.ts';
 import { WatermarkStore } from './watermarks.ts';
-import {
-  countRows,
-  createWorkspace,
-  dropWorkspace,
-  fillWorkspace,
-  fusedTables,
-  findLeaks,
-  isBookkeepingFile,
-  sanitizeWorkspace,
-} from './workspace.ts';
+import { countRows, createWorkspace, dropWorkspace, isBookkeepingFile } from './workspace.ts';
+import { fillWorkspace, fusedTables } from './fill-workspace.ts';
+import { findLeaks, sanitizeWorkspace } from './sanitize-workspace.ts';
 import { UnknownConnectionError } from '../mysql/pools.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { countDumpRows, escapeRegExp } from '../tools/dump-files.ts';

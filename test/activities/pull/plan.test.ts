@@ -1,7 +1,8 @@
+// The plain planners without a server: FK order, the subset statements, the pull plan, the PII guard, workspace names.
 import { describe, expect, it } from 'vitest';
 import { topologicalOrder, type ForeignKey } from '../../../src/activities/pull/fk-graph.ts';
 import { planSubset } from '../../../src/activities/pull/subset-sql.ts';
-import { fusedTables } from '../../../src/activities/pull/workspace.ts';
+import { fusedTables } from '../../../src/activities/pull/fill-workspace.ts';
 import { planPull, PullPlanError } from '../../../src/activities/pull/plan.ts';
 import { looksPersonal, findUnruledPii } from '../../../src/activities/pull/pii-guard.ts';
 import { pullProfileSchema } from '../../../src/config/pull-profiles.ts';
