@@ -1,3 +1,4 @@
+// Webhook URLs are checked before a run starts: http(s), no credentials, no private network unless allowed.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { isPrivateAddress } from '../shared/network.ts';

@@ -1,3 +1,4 @@
+// The clients and stores the API creates once at start-up and hands to its services.
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import type { DbferryConfig } from '../config/schema.ts';

@@ -1,12 +1,31 @@
+// The API's refusals: one error type the services throw, mapped to tRPC codes and to REST statuses.
+
+type Code = 'BAD_REQUEST' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'METHOD_NOT_SUPPORTED' | 'CONFLICT' | 'PAYLOAD_TOO_LARGE';
+
 /** A refusal the API reports to the caller as-is: status code, message and the field it concerns. */
 export class ApiError extends Error {
   override name = 'ApiError';
+  /**
+   * `message` is prefixed with `field: ` unless `named` says it already names its fields
+   * (a list of validation issues, `a.b: …; c: …`).
+   */
   constructor(
-    readonly code: 'BAD_REQUEST' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'CONFLICT' | 'PAYLOAD_TOO_LARGE',
+    readonly code: Code,
     message: string,
     readonly field?: string,
+    options: { named?: boolean; cause?: unknown } = {},
   ) {
-    super(field ? `${field}: ${message}` : message);
+    super(field && !options.named ? `${field}: ${message}` : message, { cause: options.cause });
+  }
+
+  /** The same refusal for a caller that spells the field differently (`callbackUrl` is `callback_url` over REST). */
+  renamed(names: Readonly<Record<string, string>>): ApiError {
+    const [head = '', ...rest] = this.field?.split('.') ?? [];
+    const name = Object.hasOwn(names, head) ? names[head] : undefined;
+    if (!this.field || !name) return this;
+    const field = [name, ...rest].join('.');
+    const message = this.message.startsWith(`${this.field}: `) ? `${field}: ${this.message.slice(this.field.length + 2)}` : this.message;
+    return new ApiError(this.code, message, field, { named: true, cause: this });
   }
 }
 
@@ -15,6 +34,30 @@ export const httpStatusOf: Record<ApiError['code'], number> = {
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
+  METHOD_NOT_SUPPORTED: 405,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
 };
+
+/** One validation problem, as zod and Standard Schema report it. */
+export interface ValidationIssue {
+  path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>;
+  message: string;
+}
+
+/** The dotted path of an issue (`tables.0`), or '' for the input as a whole. */
+export const pathOf = (issue: ValidationIssue): string =>
+  (issue.path ?? []).map((p) => (typeof p === 'object' ? String(p.key) : String(p))).join('.');
+
+/** `field.path: message; …` for input validation errors, so every 400 names the bad field. */
+export function describeIssues(issues: ReadonlyArray<ValidationIssue>): string {
+  return issues.map((i) => `${pathOf(i) || '(input)'}: ${i.message}`).join('; ');
+}
+
+/** A 400 listing every issue, its field the first issue's path (none when the input as a whole is wrong). */
+export function invalidInput(issues: ReadonlyArray<ValidationIssue>, cause?: unknown): ApiError {
+  return new ApiError('BAD_REQUEST', describeIssues(issues), issues[0] ? pathOf(issues[0]) || undefined : undefined, {
+    named: true,
+    cause,
+  });
+}

@@ -1,3 +1,4 @@
+// The body of the progress subscriptions: a view re-read until its run ends, yielded on change.
 import { isFinalStatus, type CopyStatus } from '../workflows/copy/contracts.ts';
 
 /**

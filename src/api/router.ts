@@ -1,3 +1,4 @@
+// The root tRPC router: one router per domain, merged here.
 import { router } from './trpc.ts';
 import { backupsRouter } from './backup/router.ts';
 import { copiesRouter } from './copy/router.ts';

@@ -18,12 +18,11 @@ export function checkTarget(config: DbferryConfig, name: string, field = 'target
 /** The source connection and the target exist; a callback URL is public unless the config allows private ones. */
 export async function checkBackupRequest(
   config: DbferryConfig,
-  req: { source: DatabaseRef; target: string; callbackUrl?: string | null },
-  callbackField = 'callbackUrl',
+  req: { source: DatabaseRef; target: string; callbackUrl?: string | null | undefined },
 ): Promise<void> {
   if (!Object.hasOwn(config.connections, req.source.connection)) {
     throw new ApiError('BAD_REQUEST', `no connection named "${req.source.connection}"`, 'source.connection');
   }
   checkTarget(config, req.target);
-  if (req.callbackUrl) await checkCallbackUrl(req.callbackUrl, config.webhooks.allowPrivateNetworks, callbackField);
+  if (req.callbackUrl) await checkCallbackUrl(req.callbackUrl, config.webhooks.allowPrivateNetworks, 'callbackUrl');
 }

@@ -1,3 +1,4 @@
+// Backup schedules as Temporal Schedules: create, read, list, change, pause, run now and delete, owner only.
 import {
   ScheduleAlreadyRunning,
   ScheduleNotFoundError,

@@ -5,14 +5,9 @@ import { checkTimezone, parseCronExpression, ScheduleSpecError } from './cron.ts
 import { targetName } from '../../config/targets.ts';
 import { databaseRefSchema } from '../copy/schemas.ts';
 import type { RetentionPolicy } from '../../workflows/backup/contracts.ts';
+import { callbackUrlSchema as callbackUrl, idempotencyKeySchema } from '../runs/schemas.ts';
 
-const callbackUrl = z.string().max(2048, 'must be at most 2048 characters').url('must be an absolute http(s) URL').nullish();
-const idempotencyKey = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
-  .optional();
+const idempotencyKey = idempotencyKeySchema.optional();
 
 export const backupFormatSchema = z.enum(['mysqldump', 'mydumper']);
 export const backupCompressionSchema = z.enum(['gzip', 'zstd']);
@@ -91,7 +86,7 @@ export type TriggerBackupInput = z.infer<typeof triggerBackupInputSchema>;
 const isoDateTime = z.string().datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z' });
 
 /** The backup log's filters and page. */
-export const listBackupsInputSchema = z
+export const listBackupsFilterSchema = z
   .object({
     source: z
       .object({ connection: databaseRefSchema.shape.connection, database: databaseRefSchema.shape.database.optional() })
@@ -108,8 +103,8 @@ export const listBackupsInputSchema = z
       .regex(/^[A-Za-z0-9_-]+$/, 'must be a cursor returned by a previous page')
       .optional(),
   })
-  .strict()
-  .default({ limit: 50 });
+  .strict();
+export const listBackupsInputSchema = listBackupsFilterSchema.default({ limit: 50 });
 export type ListBackupsInput = z.infer<typeof listBackupsInputSchema>;
 
 const overlapSchema = z.enum(['skip', 'bufferOne']);
@@ -160,6 +155,8 @@ export const updateScheduleInputSchema = z
 export type UpdateScheduleInput = z.infer<typeof updateScheduleInputSchema>;
 
 export const scheduleRefSchema = z.object({ name: scheduleNameSchema }).strict();
+export const scheduleNoteSchema = scheduleRefSchema.extend({ note: z.string().max(500, 'must be at most 500 characters').optional() });
+export const backupRefSchema = z.object({ id: backupIdSchema }).strict();
 
 export const startRestoreInputSchema = z
   .object({

@@ -1,18 +1,17 @@
-import { randomUUID } from 'node:crypto';
+// On-demand backups, the backup log and downloads: the logic behind tRPC and REST.
 import type { Readable } from 'node:stream';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { AuthenticatedUser } from '../../control/tokens.ts';
-import { backupWorkflowId, manifestKeyFor, type BackupState, type BackupWorkflowInput } from '../../workflows/backup/contracts.ts';
+import { manifestKeyFor, type BackupState } from '../../workflows/backup/contracts.ts';
 import type { ListBackupsInput, TriggerBackupInput } from './schemas.ts';
-import { runSearchAttributes, searchAttributes } from '../../shared/temporal.ts';
 import { parseManifest } from '../../activities/catalog/manifests.ts';
 import { PermanentStorageError } from '../../activities/storage/store.ts';
 import { checkBackupRequest } from './checks.ts';
 import { BACKUP_KIND, backupExecutions, Catalogs, listBackups, ownsScheduled, type BackupPage } from './log.ts';
 import { scheduleIdOf, viewFromExecution, viewFromManifest, type BackupRequestMemo, type BackupView } from './view.ts';
 import type { ApiDeps } from '../deps.ts';
-import { PhysicalService } from '../physical/service.ts';
 import { ApiError } from '../errors.ts';
+import { backupSourceLock } from '../runs/locks.ts';
+import { RunService, type RunKind, type StartedRun } from '../runs/run-service.ts';
 import type { BackupDatabaseWorkflow } from './workflow-types.ts';
 
 export type { BackupView } from './view.ts';
@@ -30,82 +29,70 @@ export interface BackupDownload {
   sha256: string;
 }
 
+/** A trigger as the API takes it: REST may leave the target out. */
+export type TriggerBackupRequest = Omit<TriggerBackupInput, 'target'> & { target?: string | undefined };
+
 const PRESIGN_SECONDS = 15 * 60;
 const finalStatuses = new Set(['succeeded', 'failed', 'cancelled']);
 
-/** On-demand backups, the backup log and downloads: the logic behind tRPC and REST. */
+// On-demand backups start through the run service; reading them goes through the log (scheduled runs have no record).
+const backups: RunKind<BackupState, BackupState> = {
+  kind: BACKUP_KIND,
+  noun: 'backup',
+  queued: (record) => queuedState(record.id, (record.request as TriggerBackupInput).target),
+  view: (_record, state) => state,
+};
+
 export class BackupService {
   readonly catalogs: Catalogs;
-  /** Physical backups (mariabackup) and chain restores: their own workflows, reached through the same routers. */
-  readonly physical: PhysicalService;
+  readonly #runs: RunService<BackupState, BackupState>;
   constructor(private readonly deps: ApiDeps) {
     this.catalogs = new Catalogs(deps);
-    this.physical = new PhysicalService(deps);
+    this.#runs = new RunService(deps, backups);
   }
 
-  /** Starts a backup now, or returns the one this user already started with the same idempotency key. */
-  async trigger(
-    user: AuthenticatedUser,
-    input: TriggerBackupInput,
-    callbackField = 'callbackUrl',
-  ): Promise<{ id: string; status: BackupView['status']; created: boolean }> {
-    await checkBackupRequest(this.deps.config, input, callbackField);
-    const workflowId = backupWorkflowId(input.source);
-    const { record, created } = await this.deps.runs.claim({
-      id: randomUUID(),
-      kind: BACKUP_KIND,
-      workflowId,
-      createdByUserId: user.id,
-      idempotencyKey: input.idempotencyKey ?? null,
-      callbackUrl: input.callbackUrl ?? null,
+  /**
+   * Starts a backup now under the source's lock, or returns the one this user already started with
+   * the same idempotency key. Without a target (REST), the config's only target is used.
+   */
+  async trigger(user: AuthenticatedUser, request: TriggerBackupRequest): Promise<StartedRun & { target: string }> {
+    const input: TriggerBackupInput = { ...request, target: request.target ?? this.defaultTarget() };
+    await checkBackupRequest(this.deps.config, input);
+    const callbackUrl = input.callbackUrl ?? null;
+    const started = await this.#runs.start<BackupDatabaseWorkflow>(user, {
+      workflowType: 'backupDatabase',
+      lock: backupSourceLock(input.source),
       request: input,
-    });
-    if (!created) return { id: record.id, status: (await this.get(user, record.id)).status, created: false };
-    try {
-      // Scheduled runs carry a timestamp in their workflow id, so the id alone does not lock the source.
-      const source = `${input.source.connection}/${input.source.database}`;
-      const running = await this.deps.temporal.workflow.count(
-        `${searchAttributes.kind.name} = '${BACKUP_KIND}' AND ${searchAttributes.source.name} = '${source}' AND ExecutionStatus = 'Running'`,
-      );
-      if (running.count > 0)
-        throw new WorkflowExecutionAlreadyStartedError('a backup of this source is running', workflowId, 'backupDatabase');
-      const workflowInput: BackupWorkflowInput = {
-        backupId: record.id,
-        source: input.source,
-        target: input.target,
-        format: input.format,
-        compression: input.compression,
-        threads: input.threads,
-        requestedBy: user.name,
-        callbackUrl: input.callbackUrl ?? null,
-        scheduleId: null,
-        retention: null,
-      };
-      const handle = await this.deps.temporal.workflow.start<BackupDatabaseWorkflow>('backupDatabase', {
-        taskQueue: this.deps.config.taskQueue,
-        workflowId,
-        args: [workflowInput],
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        memo: {
-          state: queuedState(record.id, input.target),
-          request: { format: input.format, compression: input.compression } satisfies BackupRequestMemo,
+      callbackUrl,
+      args: (backupId) => [
+        {
+          backupId,
+          source: input.source,
+          target: input.target,
+          format: input.format,
+          compression: input.compression,
+          threads: input.threads,
+          requestedBy: user.name,
+          callbackUrl,
+          scheduleId: null,
+          retention: null,
         },
-        typedSearchAttributes: runSearchAttributes({ kind: BACKUP_KIND, source, destination: input.target, requestedBy: user.name }),
-      });
-      await this.deps.runs.attachRunId(record.id, handle.firstExecutionRunId);
-    } catch (error) {
-      await this.deps.runs.remove(record.id);
-      if (error instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new ApiError(
-          'CONFLICT',
-          `a backup of ${input.source.connection}/${input.source.database} is already running; wait for it to finish`,
-          'source',
-        );
-      }
-      throw error;
-    }
-    return { id: record.id, status: 'queued', created: true };
+      ],
+      attributes: { source: `${input.source.connection}/${input.source.database}`, destination: input.target },
+      memo: { request: { format: input.format, compression: input.compression } satisfies BackupRequestMemo },
+    });
+    return { ...started, target: input.target };
+  }
+
+  /** The config's only target; with several (or none) the caller has to name one. */
+  private defaultTarget(): string {
+    const targets = Object.keys(this.deps.config.targets);
+    if (targets.length === 1) return targets[0]!;
+    throw new ApiError(
+      'BAD_REQUEST',
+      `is required when the config declares ${targets.length ? `several targets (${targets.join(', ')})` : 'no targets'}`,
+      'target',
+    );
   }
 
   list(user: AuthenticatedUser, filter: ListBackupsInput): Promise<BackupPage> {

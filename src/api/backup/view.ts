@@ -14,6 +14,7 @@ import type {
 import type { DatabaseRef } from '../../workflows/copy/contracts.ts';
 import { searchAttributes } from '../../shared/temporal.ts';
 import { parseScheduleId } from './schedule-service.ts';
+import { settleState } from '../runs/run-service.ts';
 
 export interface BackupView {
   id: string;
@@ -93,22 +94,21 @@ export function backupIdOf(execution: BackupExecution): string {
   return state?.id || execution.runId;
 }
 
-const finalStatuses = new Set<BackupStatus>(['succeeded', 'failed', 'cancelled']);
-
 /** A backup as its run reports it; a run ended from outside (terminated, timed out) counts as failed. */
 export function viewFromExecution(e: BackupExecution): BackupView {
   const state = (e.memo?.state ?? {}) as Partial<BackupState>;
   const request = (e.memo?.request ?? {}) as Partial<BackupRequestMemo>;
   const [connection = '', database = ''] = (e.typedSearchAttributes.get(searchAttributes.source) ?? '/').split('/');
   const scheduleId = scheduleIdOf(e);
-  let status: BackupStatus = state.status ?? (e.status.name === 'RUNNING' ? 'queued' : 'failed');
-  let error = state.lastError ?? null;
-  let finishedAt = state.finishedAt ?? null;
-  if (!finalStatuses.has(status) && e.status.name !== 'RUNNING') {
-    status = e.status.name === 'CANCELLED' ? 'cancelled' : 'failed';
-    error ??= `workflow ${e.status.name.toLowerCase()}`;
-    finishedAt ??= e.closeTime?.toISOString() ?? null;
-  }
+  const { status, lastError, finishedAt } = settleState(
+    {
+      id: backupIdOf(e),
+      status: state.status ?? (e.status.name === 'RUNNING' ? 'queued' : 'failed'),
+      lastError: state.lastError ?? null,
+      finishedAt: state.finishedAt ?? null,
+    },
+    e,
+  );
   const startedAt = state.startedAt ?? e.startTime.toISOString();
   return {
     id: backupIdOf(e),
@@ -125,7 +125,7 @@ export function viewFromExecution(e: BackupExecution): BackupView {
     startedAt,
     finishedAt,
     durationMs: finishedAt ? Math.max(0, Date.parse(finishedAt) - Date.parse(startedAt)) : null,
-    error,
+    error: lastError,
     trigger: scheduleId ? 'schedule' : 'manual',
     schedule: scheduleId ? (parseScheduleId(scheduleId)?.name ?? scheduleId) : null,
     available: false,

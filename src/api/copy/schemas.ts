@@ -1,24 +1,27 @@
+// What users send to the copy API (seed 000), parsed at the edge with messages that name the field.
 import { z } from 'zod';
 import { connectionName, databaseName } from '../../shared/names.ts';
 import type { DatabaseRef } from '../../workflows/copy/contracts.ts';
+import { callbackUrlSchema, idempotencyKeySchema, runIdSchema } from '../runs/schemas.ts';
 
 /** A connection name and a database on it, as a request names them. */
 export const databaseRefSchema = z.object({ connection: connectionName, database: databaseName }).strict() satisfies z.ZodType<DatabaseRef>;
 
-/** What a user asks for when starting a copy (tRPC input; REST maps seed 000's snake_case onto it). */
+/** What a user asks for when starting a copy (tRPC input; REST spells seed 000's `callback_url`). */
 export const startCopyInputSchema = z
   .object({
     source: databaseRefSchema,
     destination: databaseRefSchema,
     threads: z.number().int().min(1).max(64).default(4),
     recreateDestination: z.boolean().default(false),
-    callbackUrl: z.string().max(2048, 'must be at most 2048 characters').url('must be an absolute http(s) URL').nullish(),
-    idempotencyKey: z
-      .string()
-      .min(1)
-      .max(128)
-      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
-      .optional(),
+    callbackUrl: callbackUrlSchema,
+    idempotencyKey: idempotencyKeySchema.optional(),
   })
   .strict();
 export type StartCopyInput = z.infer<typeof startCopyInputSchema>;
+
+export const copyRefSchema = z.object({ id: runIdSchema('copy') });
+
+export const listCopiesInputSchema = z
+  .object({ limit: z.number().int().min(1).max(100).default(20), before: z.string().uuid().optional() })
+  .default({ limit: 20 });

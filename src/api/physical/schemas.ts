@@ -12,36 +12,38 @@ import {
 } from '../backup/schemas.ts';
 import { databaseRefSchema } from '../copy/schemas.ts';
 import { connectionName, databaseName } from '../../shared/names.ts';
+import { callbackUrlSchema as callbackUrl, idempotencyKeySchema, runIdSchema } from '../runs/schemas.ts';
 
-const callbackUrl = z.string().max(2048, 'must be at most 2048 characters').url('must be an absolute http(s) URL').nullish();
-const idempotencyKey = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
-  .optional();
+const idempotencyKey = idempotencyKeySchema.optional();
 
 export const physicalKindSchema = z.enum(['physical-full', 'physical-incremental']);
 
+/** The fields of a physical backup request (REST renames some and takes the connection from the path). */
+export const physicalBackupFields = {
+  kind: physicalKindSchema,
+  connection: connectionName,
+  target: targetName,
+  compression: backupCompressionSchema.default('zstd'),
+  /** mariabackup --parallel. */
+  threads: z.number().int().min(1).max(64).default(4),
+  /** The incremental's parent; default: the newest physical backup of the connection in the target. */
+  parentId: backupIdSchema.optional(),
+  callbackUrl,
+  idempotencyKey,
+};
+
+/** The rule both spellings share (`parentId` in tRPC, `parent_id` over REST): a full has no parent. */
+export const withParentRule = <S extends z.ZodObject>(schema: S, parentField: string): S =>
+  schema.refine(
+    (input) => {
+      const fields = input as Record<string, unknown>;
+      return fields.kind === 'physical-incremental' || fields[parentField] === undefined;
+    },
+    { message: 'only an incremental has a parent', path: [parentField] },
+  );
+
 /** `backups.trigger({ kind: 'physical-full' | 'physical-incremental', connection, target })`: a whole server. */
-export const triggerPhysicalBackupInputSchema = z
-  .object({
-    kind: physicalKindSchema,
-    connection: connectionName,
-    target: targetName,
-    compression: backupCompressionSchema.default('zstd'),
-    /** mariabackup --parallel. */
-    threads: z.number().int().min(1).max(64).default(4),
-    /** The incremental's parent; default: the newest physical backup of the connection in the target. */
-    parentId: backupIdSchema.optional(),
-    callbackUrl,
-    idempotencyKey,
-  })
-  .strict()
-  .refine((i) => i.kind === 'physical-incremental' || i.parentId === undefined, {
-    message: 'only an incremental has a parent',
-    path: ['parentId'],
-  });
+export const triggerPhysicalBackupInputSchema = withParentRule(z.object(physicalBackupFields).strict(), 'parentId');
 export type TriggerPhysicalBackupInput = z.infer<typeof triggerPhysicalBackupInputSchema>;
 
 const folderPath = z
@@ -145,3 +147,4 @@ export const createPhysicalPlanInputSchema = z
   .strict();
 export type CreatePhysicalPlanInput = z.infer<typeof createPhysicalPlanInputSchema>;
 export const physicalPlanRefSchema = z.object({ name: scheduleNameSchema }).strict();
+export const chainRestoreRefSchema = z.object({ id: runIdSchema('run') }).strict();

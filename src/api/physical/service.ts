@@ -1,25 +1,21 @@
 // Physical backups and chain restores through the API: start, read, list and cancel, each run
 // visible only to the user who started it (the control schema's runs, like copies and restores).
-import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { AuthenticatedUser } from '../../control/tokens.ts';
 import type { RunRecord } from '../../control/runs.ts';
 import { findDestinationProblem } from '../../shared/copy-rules.ts';
-import type { TriggerPhysicalBackupInput, StartChainRestoreInput } from './schemas.ts';
-import {
-  physicalBackupWorkflowId,
-  restoreChainWorkflowId,
-  type ChainDelivery,
-  type PhysicalBackupState,
-  type PhysicalBackupWorkflowInput,
-  type RestoreChainState,
-  type RestoreChainWorkflowInput,
+import type {
+  ChainDelivery,
+  PhysicalBackupState,
+  PhysicalBackupWorkflowInput,
+  RestoreChainState,
+  RestoreChainWorkflowInput,
 } from '../../workflows/physical/contracts.ts';
-import { runSearchAttributes } from '../../shared/temporal.ts';
 import { checkCallbackUrl } from '../callback-url.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
-import { PhysicalPlanService } from './plans.ts';
+import { chainDeliveryLock, physicalServerLock } from '../runs/locks.ts';
+import { RunService, type RunKind, type StartedRun } from '../runs/run-service.ts';
+import type { StartChainRestoreInput, TriggerPhysicalBackupInput } from './schemas.ts';
 
 export const PHYSICAL_BACKUP_KIND = 'physical-backup';
 export const CHAIN_RESTORE_KIND = 'restore-chain';
@@ -37,222 +33,26 @@ export interface ChainRestoreView extends RestoreChainState {
   createdAt: string;
 }
 
-const isFinal = (s: string) => s === 'succeeded' || s === 'failed' || s === 'cancelled';
+const queuedFields = (record: RunRecord) =>
+  ({
+    id: record.id,
+    status: 'queued',
+    phase: 'queued',
+    progress: 0,
+    startedAt: null,
+    finishedAt: null,
+    lastError: null,
+    updatedAt: null,
+  }) as const;
 
-function deliveryOf(input: StartChainRestoreInput): ChainDelivery {
-  const { folder, database, destination, recreateDestination } = input.to;
-  // The schema lets through exactly one of the two shapes.
-  return folder !== undefined
-    ? { kind: 'folder', path: folder }
-    : { kind: 'database', database: database!, destination: destination!, recreateDestination: recreateDestination ?? false };
-}
-
-export class PhysicalService {
-  /** Backup plans: fulls on one cron, incrementals on another. */
-  readonly plans: PhysicalPlanService;
-  constructor(private readonly deps: ApiDeps) {
-    this.plans = new PhysicalPlanService(deps);
-  }
-
-  /** Starts a physical backup of a server; one per server at a time (409 while one runs). */
-  async trigger(
-    user: AuthenticatedUser,
-    input: TriggerPhysicalBackupInput,
-  ): Promise<{ id: string; status: PhysicalBackupState['status']; created: boolean }> {
-    if (!Object.hasOwn(this.deps.config.connections, input.connection))
-      throw new ApiError('BAD_REQUEST', `no connection named "${input.connection}"`, 'connection');
-    if (!Object.hasOwn(this.deps.config.targets, input.target))
-      throw new ApiError('BAD_REQUEST', `no target named "${input.target}"`, 'target');
-    if (input.callbackUrl) await checkCallbackUrl(input.callbackUrl, this.deps.config.webhooks.allowPrivateNetworks, 'callbackUrl');
-    const workflowId = physicalBackupWorkflowId(input.connection);
-    const { record, created } = await this.deps.runs.claim({
-      id: randomUUID(),
-      kind: PHYSICAL_BACKUP_KIND,
-      workflowId,
-      createdByUserId: user.id,
-      idempotencyKey: input.idempotencyKey ?? null,
-      callbackUrl: input.callbackUrl ?? null,
-      request: input,
-    });
-    if (!created) return { id: record.id, status: (await this.backupView(record)).status, created: false };
-    const workflowInput: PhysicalBackupWorkflowInput = {
-      backupId: record.id,
-      connection: input.connection,
-      target: input.target,
-      kind: input.kind,
-      compression: input.compression,
-      threads: input.threads,
-      parentId: input.parentId ?? null,
-      requestedBy: user.name,
-      callbackUrl: input.callbackUrl ?? null,
-      scheduleId: null,
-      retention: null,
-    };
-    await this.start(
-      record,
-      'physicalBackup',
-      workflowId,
-      [workflowInput],
-      { kind: PHYSICAL_BACKUP_KIND, source: input.connection, destination: input.target, requestedBy: user.name },
-      `a physical backup of ${input.connection} is already running; wait for it to finish`,
-      'connection',
-    );
-    return { id: record.id, status: 'queued', created: true };
-  }
-
-  async getBackup(user: AuthenticatedUser, id: string): Promise<PhysicalBackupView> {
-    const record = await this.deps.runs.getOwned(id, user.id, PHYSICAL_BACKUP_KIND);
-    if (!record) throw new ApiError('NOT_FOUND', `no backup with id ${id}`, 'id');
-    return this.backupView(record);
-  }
-
-  async cancelBackup(user: AuthenticatedUser, id: string): Promise<PhysicalBackupView> {
-    const view = await this.getBackup(user, id);
-    if (!isFinal(view.status)) await this.cancelRun(id);
-    return this.getBackup(user, id);
-  }
-
-  /** Checks the destination, then starts restoreChain (a database delivery takes the destination's copy lock). */
-  async startChain(
-    user: AuthenticatedUser,
-    input: StartChainRestoreInput,
-  ): Promise<{ id: string; status: RestoreChainState['status']; created: boolean }> {
-    if (!Object.hasOwn(this.deps.config.targets, input.target))
-      throw new ApiError('BAD_REQUEST', `no target named "${input.target}"`, 'target');
-    const deliver = deliveryOf(input);
-    if (deliver.kind === 'database') {
-      const problem = findDestinationProblem(this.deps.config, deliver.destination);
-      if (problem) throw new ApiError(problem.kind === 'forbidden' ? 'FORBIDDEN' : 'BAD_REQUEST', problem.message, `to.${problem.field}`);
-    }
-    if (input.callbackUrl) await checkCallbackUrl(input.callbackUrl, this.deps.config.webhooks.allowPrivateNetworks, 'callbackUrl');
-    const workflowId = restoreChainWorkflowId(deliver);
-    const { record, created } = await this.deps.runs.claim({
-      id: randomUUID(),
-      kind: CHAIN_RESTORE_KIND,
-      workflowId,
-      createdByUserId: user.id,
-      idempotencyKey: input.idempotencyKey ?? null,
-      callbackUrl: input.callbackUrl ?? null,
-      request: input,
-    });
-    if (!created) return { id: record.id, status: (await this.chainView(record)).status, created: false };
-    const workflowInput: RestoreChainWorkflowInput = {
-      restoreId: record.id,
-      target: input.target,
-      backupId: input.chain.backupId ?? null,
-      before: input.chain.before ?? null,
-      connection: input.chain.connection ?? null,
-      deliver,
-      threads: input.threads,
-      requestedBy: user.name,
-      callbackUrl: input.callbackUrl ?? null,
-    };
-    const destination =
-      deliver.kind === 'folder' ? `folder:${deliver.path}` : `${deliver.destination.connection}/${deliver.destination.database}`;
-    await this.start(
-      record,
-      'restoreChain',
-      workflowId,
-      [workflowInput],
-      { kind: CHAIN_RESTORE_KIND, source: input.target, destination, requestedBy: user.name },
-      `a copy or restore into ${destination} is already running; wait for it or cancel it`,
-      'to',
-    );
-    return { id: record.id, status: 'queued', created: true };
-  }
-
-  /** The chain restore, or null when `id` is not one of this user's chain restores. */
-  async findChain(user: AuthenticatedUser, id: string): Promise<ChainRestoreView | null> {
-    const record = await this.deps.runs.getOwned(id, user.id, CHAIN_RESTORE_KIND);
-    return record ? this.chainView(record) : null;
-  }
-
-  async listChains(user: AuthenticatedUser, limit: number): Promise<ChainRestoreView[]> {
-    return Promise.all((await this.deps.runs.listOwned(user.id, CHAIN_RESTORE_KIND, limit)).map((r) => this.chainView(r)));
-  }
-
-  async cancelChain(user: AuthenticatedUser, id: string): Promise<ChainRestoreView | null> {
-    const view = await this.findChain(user, id);
-    if (!view) return null;
-    if (!isFinal(view.status)) await this.cancelRun(id);
-    return this.findChain(user, id);
-  }
-
-  private async start(
-    record: RunRecord,
-    type: 'physicalBackup' | 'restoreChain',
-    workflowId: string,
-    args: [PhysicalBackupWorkflowInput] | [RestoreChainWorkflowInput],
-    attributes: { kind: string; source: string; destination: string; requestedBy: string },
-    conflict: string,
-    field: string,
-  ): Promise<void> {
-    try {
-      const handle =
-        type === 'physicalBackup'
-          ? await this.deps.temporal.workflow.start<PhysicalBackupWorkflow>(type, {
-              ...this.startOptions(workflowId, attributes),
-              args: args as [PhysicalBackupWorkflowInput],
-            })
-          : await this.deps.temporal.workflow.start<RestoreChainWorkflow>(type, {
-              ...this.startOptions(workflowId, attributes),
-              args: args as [RestoreChainWorkflowInput],
-            });
-      await this.deps.runs.attachRunId(record.id, handle.firstExecutionRunId);
-    } catch (error) {
-      await this.deps.runs.remove(record.id);
-      if (error instanceof WorkflowExecutionAlreadyStartedError) throw new ApiError('CONFLICT', conflict, field);
-      throw error;
-    }
-  }
-
-  private startOptions(workflowId: string, attributes: { kind: string; source: string; destination: string; requestedBy: string }) {
-    return {
-      taskQueue: this.deps.config.taskQueue,
-      workflowId,
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      typedSearchAttributes: runSearchAttributes(attributes),
-    };
-  }
-
-  private async cancelRun(id: string): Promise<void> {
-    const record = (await this.deps.runs.get(id))!;
-    await this.deps.temporal.workflow.getHandle(record.workflowId, record.runId ?? undefined).cancel();
-  }
-
-  /** The memo's state, with a closed workflow that never published a final status shown as failed or cancelled. */
-  private async memoState<S extends { status: string; lastError: string | null; finishedAt: string | null }>(
-    record: RunRecord,
-    queued: S,
-  ): Promise<S> {
-    if (!record.runId) return queued;
-    const description = await this.deps.temporal.workflow.getHandle(record.workflowId, record.runId).describe();
-    let state = { ...queued, ...(description.memo?.state as Partial<S> | undefined) };
-    const closed = description.status.name;
-    if (!isFinal(state.status) && closed !== 'RUNNING') {
-      state = {
-        ...state,
-        status: closed === 'CANCELLED' ? 'cancelled' : 'failed',
-        lastError: state.lastError ?? `workflow ${closed.toLowerCase()}`,
-        finishedAt: state.finishedAt ?? description.closeTime?.toISOString() ?? null,
-      };
-    }
-    return state;
-  }
-
-  private async backupView(record: RunRecord): Promise<PhysicalBackupView> {
+const physicalBackups: RunKind<PhysicalBackupState, PhysicalBackupView> = {
+  kind: PHYSICAL_BACKUP_KIND,
+  noun: 'physical backup',
+  queued(record) {
     const request = record.request as TriggerPhysicalBackupInput;
-    const queued: PhysicalBackupState = {
-      id: record.id,
+    return {
+      ...queuedFields(record),
       kind: request.kind,
-      status: 'queued',
-      phase: 'queued',
-      progress: 0,
-      startedAt: null,
-      finishedAt: null,
-      lastError: null,
-      updatedAt: null,
       target: request.target,
       key: null,
       size: null,
@@ -263,29 +63,135 @@ export class PhysicalService {
       toLsn: null,
       retention: null,
     };
-    return { ...(await this.memoState(record, queued)), connection: request.connection, createdAt: record.createdAt };
+  },
+  view: (record, state) => ({
+    ...state,
+    connection: (record.request as TriggerPhysicalBackupInput).connection,
+    createdAt: record.createdAt,
+  }),
+};
+
+const chainRestores: RunKind<RestoreChainState, ChainRestoreView> = {
+  kind: CHAIN_RESTORE_KIND,
+  noun: 'chain restore',
+  queued: (record) => ({ ...queuedFields(record), chain: [], steps: [], deliveredTo: null, tables: [] }),
+  view: (record, state) => ({ ...state, kind: 'chain', request: record.request as StartChainRestoreInput, createdAt: record.createdAt }),
+};
+
+function deliveryOf(input: StartChainRestoreInput): ChainDelivery {
+  const { folder, database, destination, recreateDestination } = input.to;
+  // The schema lets through exactly one of the two shapes.
+  return folder !== undefined
+    ? { kind: 'folder', path: folder }
+    : { kind: 'database', database: database!, destination: destination!, recreateDestination: recreateDestination ?? false };
+}
+
+export class PhysicalService {
+  readonly #backups: RunService<PhysicalBackupState, PhysicalBackupView>;
+  readonly #chains: RunService<RestoreChainState, ChainRestoreView>;
+  constructor(private readonly deps: ApiDeps) {
+    this.#backups = new RunService(deps, physicalBackups);
+    this.#chains = new RunService(deps, chainRestores);
   }
 
-  private async chainView(record: RunRecord): Promise<ChainRestoreView> {
-    const queued: RestoreChainState = {
-      id: record.id,
-      status: 'queued',
-      phase: 'queued',
-      progress: 0,
-      startedAt: null,
-      finishedAt: null,
-      lastError: null,
-      updatedAt: null,
-      chain: [],
-      steps: [],
-      deliveredTo: null,
-      tables: [],
-    };
-    return {
-      ...(await this.memoState(record, queued)),
-      kind: 'chain',
-      request: record.request as StartChainRestoreInput,
-      createdAt: record.createdAt,
-    };
+  /** Starts a physical backup of a server; one per server at a time (409 while one runs). */
+  async trigger(user: AuthenticatedUser, input: TriggerPhysicalBackupInput): Promise<StartedRun> {
+    if (!Object.hasOwn(this.deps.config.connections, input.connection))
+      throw new ApiError('BAD_REQUEST', `no connection named "${input.connection}"`, 'connection');
+    this.checkTarget(input.target);
+    await this.checkCallback(input.callbackUrl);
+    const callbackUrl = input.callbackUrl ?? null;
+    return this.#backups.start<PhysicalBackupWorkflow>(user, {
+      workflowType: 'physicalBackup',
+      lock: physicalServerLock(input.connection),
+      request: input,
+      callbackUrl,
+      args: (backupId) => [
+        {
+          backupId,
+          connection: input.connection,
+          target: input.target,
+          kind: input.kind,
+          compression: input.compression,
+          threads: input.threads,
+          parentId: input.parentId ?? null,
+          requestedBy: user.name,
+          callbackUrl,
+          scheduleId: null,
+          retention: null,
+        },
+      ],
+      attributes: { source: input.connection, destination: input.target },
+    });
+  }
+
+  getBackup(user: AuthenticatedUser, id: string): Promise<PhysicalBackupView> {
+    return this.#backups.get(user, id);
+  }
+
+  cancelBackup(user: AuthenticatedUser, id: string): Promise<PhysicalBackupView> {
+    return this.#backups.cancel(user, id);
+  }
+
+  /** Checks the destination, then starts restoreChain (a database delivery takes the destination's copy lock). */
+  async startChain(user: AuthenticatedUser, input: StartChainRestoreInput): Promise<StartedRun> {
+    this.checkTarget(input.target);
+    const deliver = deliveryOf(input);
+    if (deliver.kind === 'database') {
+      const problem = findDestinationProblem(this.deps.config, deliver.destination);
+      if (problem) throw new ApiError(problem.kind === 'forbidden' ? 'FORBIDDEN' : 'BAD_REQUEST', problem.message, `to.${problem.field}`);
+    }
+    await this.checkCallback(input.callbackUrl);
+    const callbackUrl = input.callbackUrl ?? null;
+    return this.#chains.start<RestoreChainWorkflow>(user, {
+      workflowType: 'restoreChain',
+      lock: chainDeliveryLock(deliver),
+      request: input,
+      callbackUrl,
+      args: (restoreId) => [
+        {
+          restoreId,
+          target: input.target,
+          backupId: input.chain.backupId ?? null,
+          before: input.chain.before ?? null,
+          connection: input.chain.connection ?? null,
+          deliver,
+          threads: input.threads,
+          requestedBy: user.name,
+          callbackUrl,
+        },
+      ],
+      attributes: {
+        source: input.target,
+        destination:
+          deliver.kind === 'folder' ? `folder:${deliver.path}` : `${deliver.destination.connection}/${deliver.destination.database}`,
+      },
+    });
+  }
+
+  /** The chain restore, or null when `id` is not one of this user's chain restores. */
+  findChain(user: AuthenticatedUser, id: string): Promise<ChainRestoreView | null> {
+    return this.#chains.find(user, id);
+  }
+
+  getChain(user: AuthenticatedUser, id: string): Promise<ChainRestoreView> {
+    return this.#chains.get(user, id);
+  }
+
+  listChains(user: AuthenticatedUser, limit: number): Promise<ChainRestoreView[]> {
+    return this.#chains.list(user, limit);
+  }
+
+  /** Cancels the chain restore, or returns null when `id` is not one of this user's chain restores. */
+  async cancelChain(user: AuthenticatedUser, id: string): Promise<ChainRestoreView | null> {
+    return (await this.#chains.find(user, id)) ? this.#chains.cancel(user, id) : null;
+  }
+
+  private checkTarget(target: string): void {
+    if (!Object.hasOwn(this.deps.config.targets, target)) throw new ApiError('BAD_REQUEST', `no target named "${target}"`, 'target');
+  }
+
+  private async checkCallback(url: string | null | undefined): Promise<void> {
+    if (url) await checkCallbackUrl(url, this.deps.config.webhooks.allowPrivateNetworks, 'callbackUrl');
   }
 }

@@ -1,8 +1,10 @@
+// What users send to the pull API (seed 002's backfill:pull options), parsed at the edge.
 import { z } from 'zod';
 import { identifierName } from '../../shared/names.ts';
 import { pullProfileName } from '../../config/pull-profiles.ts';
+import { callbackUrlSchema, idempotencyKeySchema, runIdSchema } from '../runs/schemas.ts';
 
-/** What a user asks for when starting a pull (seed 002's backfill:pull options). */
+/** What a user asks for when starting a pull. */
 export const startPullInputSchema = z
   .object({
     profile: pullProfileName,
@@ -10,13 +12,8 @@ export const startPullInputSchema = z
     full: z.boolean().default(false),
     /** Only these tables (`--tables a,b`). */
     tables: z.array(identifierName).min(1).max(10_000).nullish(),
-    callbackUrl: z.string().max(2048, 'must be at most 2048 characters').url('must be an absolute http(s) URL').nullish(),
-    idempotencyKey: z
-      .string()
-      .min(1)
-      .max(128)
-      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
-      .optional(),
+    callbackUrl: callbackUrlSchema,
+    idempotencyKey: idempotencyKeySchema.optional(),
   })
   .strict();
 export type StartPullInput = z.infer<typeof startPullInputSchema>;
@@ -29,3 +26,11 @@ export type DryRunPullInput = z.infer<typeof dryRunPullInputSchema>;
 export const cleanupInputSchema = z
   .object({ maxAgeMinutes: z.number().int().min(1).max(525_600).default(60), dryRun: z.boolean().default(false) })
   .strict();
+
+export const pullRefSchema = z.object({ id: runIdSchema('pull') });
+
+/** The seed's backfill:status page: newest first, `before` the last id of the previous page. */
+export const listPullsInputSchema = z.object({
+  limit: z.number().int().min(1).max(100).default(10),
+  before: z.string().uuid('must be a pull id (a UUID)').optional(),
+});

@@ -1,17 +1,11 @@
+// Starting, reading, listing, cancelling and dry-running sanitized pulls, and their hourly orphan sweep.
 import { randomUUID } from 'node:crypto';
-import {
-  ScheduleAlreadyRunning,
-  ScheduleOverlapPolicy,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowFailedError,
-  WorkflowIdConflictPolicy,
-  WorkflowIdReusePolicy,
-} from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
 import type { AuthenticatedUser } from '../../control/tokens.ts';
 import type { RunRecord } from '../../control/runs.ts';
-import { copyWorkflowId, isFinalStatus } from '../../workflows/copy/contracts.ts';
+import type { DbferryConfig } from '../../config/schema.ts';
 import { findDestinationProblem, sameDatabase } from '../../shared/copy-rules.ts';
-import type { DryRunRow, PullState, PullWorkflowInput } from '../../workflows/pull/contracts.ts';
+import type { DryRunRow, PullState } from '../../workflows/pull/contracts.ts';
 import type { DryRunPullInput, StartPullInput } from './schemas.ts';
 import { runSearchAttributes } from '../../shared/temporal.ts';
 import type { PullProfile } from '../../config/pull-profiles.ts';
@@ -19,6 +13,8 @@ import type { cleanupPullWorkspaces, sanitizedPull, sanitizedPullDryRun } from '
 import { checkCallbackUrl } from '../callback-url.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
+import { destinationLock } from '../runs/locks.ts';
+import { RunService, type StartedRun } from '../runs/run-service.ts';
 
 /** A pull as the API shows it: the seed's backfill:status columns and the live state. */
 export interface PullView extends Omit<PullState, 'mode'> {
@@ -31,14 +27,20 @@ export interface PullView extends Omit<PullState, 'mode'> {
   createdAt: string;
 }
 
-const KIND = 'pull';
 /** The hourly orphan sweep's schedule id: one per task queue (the workers that know the profiles). */
 export const pullCleanupScheduleId = (taskQueue: string): string => `pull-workspace-cleanup:${taskQueue}`;
 
-/** Starting, reading, listing, cancelling and dry-running sanitized pulls, for tRPC and the CLI. */
 export class PullService {
   #scheduleEnsured: Promise<void> | null = null;
-  constructor(private readonly deps: ApiDeps) {}
+  readonly #runs: RunService<PullState, PullView>;
+  constructor(private readonly deps: ApiDeps) {
+    this.#runs = new RunService(deps, {
+      kind: 'pull',
+      noun: 'pull',
+      queued: (record) => queuedState(record.id, (record.request as StartPullInput).profile),
+      view: (record, state) => pullView(deps.config, record, state),
+    });
+  }
 
   private profile(name: string): PullProfile {
     const profile = Object.hasOwn(this.deps.config.pulls, name) ? this.deps.config.pulls[name] : undefined;
@@ -57,7 +59,7 @@ export class PullService {
   }
 
   /** Starts a pull, or returns the one this user started with the same idempotency key. */
-  async start(user: AuthenticatedUser, input: StartPullInput): Promise<{ id: string; status: PullState['status']; created: boolean }> {
+  async start(user: AuthenticatedUser, input: StartPullInput): Promise<StartedRun> {
     const profile = this.profile(input.profile);
     this.checkDestination(input.profile, profile);
     const callbackUrl = input.callbackUrl ?? profile.callbackUrl ?? null;
@@ -65,53 +67,19 @@ export class PullService {
     await this.ensureCleanupSchedule();
 
     // A pull writes its destination like a copy: one run per destination, whichever kind.
-    const workflowId = copyWorkflowId(profile.destination);
-    const { record, created } = await this.deps.runs.claim({
-      id: randomUUID(),
-      kind: KIND,
-      workflowId,
-      createdByUserId: user.id,
-      idempotencyKey: input.idempotencyKey ?? null,
-      callbackUrl,
+    return this.#runs.start<typeof sanitizedPull>(user, {
+      workflowType: 'sanitizedPull',
+      lock: destinationLock(profile.destination, 'profile'),
       request: input,
-    });
-    if (!created) return { id: record.id, status: (await this.view(record)).status, created: false };
-    const workflowInput: PullWorkflowInput = {
-      pullId: record.id,
-      profile: input.profile,
-      full: input.full,
-      tables: input.tables ?? null,
       callbackUrl,
-      requestedBy: user.name,
-    };
-    try {
-      const handle = await this.deps.temporal.workflow.start<typeof sanitizedPull>('sanitizedPull', {
-        taskQueue: this.deps.config.taskQueue,
-        workflowId,
-        args: [workflowInput],
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        memo: { state: queuedState(record.id, input.profile) },
-        typedSearchAttributes: runSearchAttributes({
-          kind: KIND,
-          source: `${profile.source.connection}/${profile.source.database}`,
-          destination: `${profile.destination.connection}/${profile.destination.database}`,
-          requestedBy: user.name,
-        }),
-      });
-      await this.deps.runs.attachRunId(record.id, handle.firstExecutionRunId);
-    } catch (error) {
-      await this.deps.runs.remove(record.id);
-      if (error instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new ApiError(
-          'CONFLICT',
-          `a copy, restore or pull into ${profile.destination.connection}/${profile.destination.database} is already running; wait for it or cancel it`,
-          'profile',
-        );
-      }
-      throw error;
-    }
-    return { id: record.id, status: 'queued', created: true };
+      args: (pullId) => [
+        { pullId, profile: input.profile, full: input.full, tables: input.tables ?? null, callbackUrl, requestedBy: user.name },
+      ],
+      attributes: {
+        source: `${profile.source.connection}/${profile.source.database}`,
+        destination: `${profile.destination.connection}/${profile.destination.database}`,
+      },
+    });
   }
 
   /** The seed's --dry-run: the worker plans the pull against the source and counts rows; nothing is written. */
@@ -147,25 +115,17 @@ export class PullService {
     });
   }
 
-  async get(user: AuthenticatedUser, id: string): Promise<PullView> {
-    const record = await this.deps.runs.getOwned(id, user.id, KIND);
-    if (!record) throw new ApiError('NOT_FOUND', `no pull with id ${id}`);
-    return this.view(record);
+  get(user: AuthenticatedUser, id: string): Promise<PullView> {
+    return this.#runs.get(user, id);
   }
 
   /** The seed's backfill:status: the caller's latest pulls, newest first. */
-  async list(user: AuthenticatedUser, limit: number, before?: string): Promise<PullView[]> {
-    const records = await this.deps.runs.listOwned(user.id, KIND, limit, before);
-    return Promise.all(records.map((r) => this.view(r)));
+  list(user: AuthenticatedUser, limit: number, before?: string): Promise<PullView[]> {
+    return this.#runs.list(user, limit, before);
   }
 
-  async cancel(user: AuthenticatedUser, id: string): Promise<PullView> {
-    const view = await this.get(user, id);
-    if (!isFinalStatus(view.status)) {
-      const record = (await this.deps.runs.get(id))!;
-      await this.deps.temporal.workflow.getHandle(record.workflowId, record.runId ?? undefined).cancel();
-    }
-    return this.get(user, id);
+  cancel(user: AuthenticatedUser, id: string): Promise<PullView> {
+    return this.#runs.cancel(user, id);
   }
 
   /** Creates the hourly orphan sweep once (seed 002: cleanup is scheduled automatically). */
@@ -193,36 +153,6 @@ export class PullService {
       );
     return this.#scheduleEnsured;
   }
-
-  private async view(record: RunRecord): Promise<PullView> {
-    const request = record.request as StartPullInput;
-    const profile = Object.hasOwn(this.deps.config.pulls, request.profile) ? this.deps.config.pulls[request.profile] : undefined;
-    let state = queuedState(record.id, request.profile);
-    if (record.runId) {
-      const description = await this.deps.temporal.workflow.getHandle(record.workflowId, record.runId).describe();
-      state = (description.memo?.state as PullState | undefined) ?? state;
-      const closed = description.status.name;
-      if (!isFinalStatus(state.status) && closed !== 'RUNNING') {
-        state = {
-          ...state,
-          status: closed === 'CANCELLED' ? 'cancelled' : 'failed',
-          lastError: state.lastError ?? `workflow ${closed.toLowerCase()}`,
-          finishedAt: description.closeTime?.toISOString() ?? state.finishedAt,
-        };
-      }
-    }
-    const duration =
-      state.startedAt && state.finishedAt ? Math.round((Date.parse(state.finishedAt) - Date.parse(state.startedAt)) / 1000) : null;
-    return {
-      ...state,
-      full: request.full ?? false,
-      requestedTables: request.tables ?? null,
-      source: profile ? `${profile.source.connection}/${profile.source.database}` : '?',
-      destination: profile ? `${profile.destination.connection}/${profile.destination.database}` : '?',
-      durationSeconds: duration,
-      createdAt: record.createdAt,
-    };
-  }
 }
 
 /** The activity's own words at the root of a failed workflow. */
@@ -236,12 +166,21 @@ function rootMessage(error: Error): string {
   return message;
 }
 
-// One service per API process (tRPC, REST and the start-up schedule share it), built on its deps.
-const services = new WeakMap<ApiDeps, PullService>();
-export function pullServiceFor(deps: ApiDeps): PullService {
-  let service = services.get(deps);
-  if (!service) services.set(deps, (service = new PullService(deps)));
-  return service;
+/** A pull's view: its state, what was asked for, and where the profile reads and writes. */
+function pullView(config: DbferryConfig, record: RunRecord, state: PullState): PullView {
+  const request = record.request as StartPullInput;
+  const profile = Object.hasOwn(config.pulls, request.profile) ? config.pulls[request.profile] : undefined;
+  const duration =
+    state.startedAt && state.finishedAt ? Math.round((Date.parse(state.finishedAt) - Date.parse(state.startedAt)) / 1000) : null;
+  return {
+    ...state,
+    full: request.full ?? false,
+    requestedTables: request.tables ?? null,
+    source: profile ? `${profile.source.connection}/${profile.source.database}` : '?',
+    destination: profile ? `${profile.destination.connection}/${profile.destination.database}` : '?',
+    durationSeconds: duration,
+    createdAt: record.createdAt,
+  };
 }
 
 function queuedState(id: string, profile: string): PullState {

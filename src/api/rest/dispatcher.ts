@@ -1,0 +1,162 @@
+// The one REST dispatcher: finds the route for a request, authenticates, parses path, query,
+// headers and body with the route's schemas, calls its handler and writes the answer. Every
+// refusal is `{message, field}`.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { z } from 'zod';
+import type { AuthenticatedUser } from '../../control/tokens.ts';
+import type { ApiServices } from '../context.ts';
+import { ApiError, httpStatusOf, invalidInput } from '../errors.ts';
+import type { AnyRestRoute, RestReply } from './route.ts';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** How REST bodies and headers spell the fields the services name in tRPC's words. */
+const REST_FIELD_NAMES = { callbackUrl: 'callback_url', parentId: 'parent_id', idempotencyKey: 'Idempotency-Key' };
+
+type Segment = { literal: string } | { param: string; rest: boolean };
+
+interface CompiledRoute {
+  route: AnyRestRoute;
+  segments: Segment[];
+  literals: number;
+}
+
+function compile(route: AnyRestRoute): CompiledRoute {
+  const segments = route.path
+    .split('/')
+    .slice(1)
+    .map((s): Segment => {
+      const param = /^\{(\w+)(\+?)\}$/.exec(s);
+      return param ? { param: param[1]!, rest: param[2] === '+' } : { literal: s };
+    });
+  return { route, segments, literals: segments.filter((s) => 'literal' in s).length };
+}
+
+/** The raw (still percent-encoded) path parameters when `parts` matches the route, else null. */
+function match({ segments }: CompiledRoute, parts: string[]): Record<string, string> | null {
+  const params: Record<string, string> = {};
+  for (const [i, segment] of segments.entries()) {
+    const part = parts[i];
+    if (part === undefined || part === '') return null;
+    if ('literal' in segment) {
+      if (part !== segment.literal) return null;
+    } else if (segment.rest) {
+      params[segment.param] = parts.slice(i).join('/');
+      return params;
+    } else params[segment.param] = part;
+  }
+  return parts.length === segments.length ? params : null;
+}
+
+function parse<S extends z.ZodType | undefined>(schema: S, value: unknown): unknown {
+  if (!schema) return undefined;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw invalidInput(parsed.error.issues, parsed.error);
+  return parsed.data;
+}
+
+function decodeParams(raw: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(raw).map(([name, value]) => {
+      try {
+        return [name, value.split('/').map(decodeURIComponent).join('/')];
+      } catch {
+        throw new ApiError('BAD_REQUEST', 'is not valid percent-encoding', name);
+      }
+    }),
+  );
+}
+
+/** Reads a JSON body of at most 64 KiB; anything larger or malformed is refused. */
+async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const tooLarge = () => new ApiError('PAYLOAD_TOO_LARGE', `request body exceeds ${MAX_BODY_BYTES} bytes`);
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text) return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ApiError('BAD_REQUEST', 'the request body is not valid JSON', undefined, { cause: error });
+  }
+}
+
+/** Writes a JSON answer. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+async function send(res: ServerResponse, reply: RestReply): Promise<void> {
+  if (reply.stream) {
+    res.writeHead(reply.status, reply.headers);
+    // Headers are out: a failure now can only cut the response short, which the client sees.
+    await pipeline(reply.stream, res).catch(() => res.destroy());
+  } else if (reply.body === undefined) res.writeHead(reply.status, reply.headers).end();
+  else sendJson(res, reply.status, reply.body, reply.headers);
+}
+
+const refusal = (res: ServerResponse, error: ApiError, headers: Record<string, string> = {}) =>
+  sendJson(res, httpStatusOf[error.code], { message: error.message, field: error.field ?? null }, headers);
+
+export interface RestDispatcherOptions {
+  services: ApiServices;
+  authenticate(req: IncomingMessage): Promise<AuthenticatedUser | null>;
+}
+
+/** A request handler for the route tables; paths outside them answer 404 (405 for a known path and another method). */
+export function createRestDispatcher(routes: readonly AnyRestRoute[], { services, authenticate }: RestDispatcherOptions) {
+  const compiled = routes.map(compile);
+  return async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const parts = url.pathname.split('/').slice(1);
+    const matches = compiled.flatMap((c) => {
+      const raw = match(c, parts);
+      return raw ? [{ ...c, raw }] : [];
+    });
+    const chosen = matches.filter((m) => m.route.method === req.method).sort((a, b) => b.literals - a.literals)[0];
+    try {
+      let user: AuthenticatedUser | null = null;
+      if (!chosen?.route.public) {
+        if (!matches.length && !url.pathname.startsWith('/api/')) throw new ApiError('NOT_FOUND', 'not found');
+        // Everything under /api/ but the public routes answers 401 first, known path or not.
+        if (!matches.length || !matches.every((m) => m.route.public)) {
+          user = await authenticate(req);
+          if (!user) return refusal(res, new ApiError('UNAUTHORIZED', 'Unauthenticated.'), { 'www-authenticate': 'Bearer' });
+        }
+        if (!matches.length) throw new ApiError('NOT_FOUND', 'not found');
+        if (!chosen) {
+          const allow = [...new Set(matches.map((m) => m.route.method))].join(', ');
+          return refusal(res, new ApiError('METHOD_NOT_SUPPORTED', `${req.method} is not allowed here (allowed: ${allow})`), { allow });
+        }
+      }
+      const { route, raw } = chosen!;
+      const decoded = decodeParams(raw);
+      let params: unknown;
+      try {
+        params = parse(route.params, decoded);
+      } catch (error) {
+        if (!route.unknownIdsAre) throw error;
+        throw new ApiError('NOT_FOUND', `no ${route.unknownIdsAre} with id ${(decoded.id ?? '').slice(0, 64)}`, 'id');
+      }
+      const query = parse(route.query, Object.fromEntries(url.searchParams));
+      const headerNames = Object.keys(route.headers?.shape ?? {});
+      const headers = parse(route.headers, Object.fromEntries(headerNames.map((name) => [name, req.headers[name.toLowerCase()]])));
+      const body = route.body ? parse(route.body, await readJsonBody(req)) : undefined;
+      await send(res, await route.handle({ user: user!, services, params, query, headers, body }));
+    } catch (error) {
+      if (error instanceof ApiError) return refusal(res, error.renamed(REST_FIELD_NAMES));
+      console.error(`${req.method} ${url.pathname}: ${(error as Error).message}`);
+      if (!res.headersSent) sendJson(res, 500, { message: 'internal error', field: null });
+      else res.destroy();
+    }
+  };
+}

@@ -1,0 +1,49 @@
+// The REST route tables: one per job, plus the health check and the OpenAPI document generated
+// from all of them. A new job adds its table here.
+import { z } from 'zod';
+import { backupRoutes } from './backup/routes.ts';
+import { copyRoutes } from './copy/routes.ts';
+import { physicalRoutes } from './physical/routes.ts';
+import { pullRoutes } from './pull/routes.ts';
+import { openApiDocument } from './rest/openapi.ts';
+import { restRoute, type AnyRestRoute } from './rest/route.ts';
+
+const healthSchema = z.object({ ok: z.boolean(), temporal: z.string(), control: z.string() });
+
+const systemRoutes = [
+  restRoute({
+    method: 'GET',
+    path: '/healthz',
+    summary: 'Temporal and the control schema answer',
+    public: true,
+    responses: { 200: { description: 'Healthy', schema: healthSchema }, 503: { description: 'Unhealthy', schema: healthSchema } },
+    async handle({ services }) {
+      const health = await services.health.check();
+      return { status: health.ok ? 200 : 503, body: health };
+    },
+  }),
+  restRoute({
+    method: 'GET',
+    path: '/api/openapi.json',
+    summary: 'This document',
+    public: true,
+    responses: { 200: { description: 'The OpenAPI 3.1 document of the REST routes' } },
+    handle: async () => ({ status: 200, body: restDocument() }),
+  }),
+];
+
+/** Every REST route, by job. */
+export const restTables: Record<string, readonly AnyRestRoute[]> = {
+  copy: copyRoutes,
+  backup: backupRoutes,
+  physical: physicalRoutes,
+  pull: pullRoutes,
+  system: systemRoutes,
+};
+
+// The physical routes come before the backup log's `/api/v1/backups/{id}`, which would also match them.
+export const restRoutes: readonly AnyRestRoute[] = [...copyRoutes, ...physicalRoutes, ...backupRoutes, ...pullRoutes, ...systemRoutes];
+
+let document: ReturnType<typeof openApiDocument> | undefined;
+/** The OpenAPI document, generated once from the tables. */
+export const restDocument = () => (document ??= openApiDocument(restRoutes));
