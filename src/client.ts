@@ -1,3 +1,4 @@
+// The typed tRPC client other services use to call dbferry.
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import type { AppRouter } from './api/router.ts';
@@ -7,6 +8,9 @@ export type { CopyView } from './api/copy/service.ts';
 export type { BackupView, BackupPage, BackupDownload } from './api/backup/service.ts';
 export type { ScheduleView } from './api/backup/schedule-view.ts';
 export type { RestoreView } from './api/backup/restore-service.ts';
+export type { PhysicalBackupView, ChainRestoreView } from './api/physical/service.ts';
+export type { PullView } from './api/pull/service.ts';
+export type { StartedRun } from './api/runs/run-service.ts';
 
 /** A typed dbferry client for other services: `client.copies.start.mutate({...})`. */
 export function createDbferryClient({ url, token }: { url: string; token: string }) {

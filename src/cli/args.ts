@@ -1,3 +1,4 @@
+// Argument parsing for the CLI: node's parseArgs with usage errors that exit 2.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export class UsageError extends Error {

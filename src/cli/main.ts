@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// The dbferry command: dispatches to the stack, token and user commands.
 import { loadConfig } from '../config/load.ts';
 import { MysqlPools } from '../activities/mysql/pools.ts';
 import { migrateControlSchema } from '../control/migrations.ts';

@@ -1,3 +1,4 @@
+// The CLI's dev, worker and api commands: the embedded stack and the long-running processes.
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { loadConfig } from '../config/load.ts';

@@ -1,3 +1,4 @@
+// The CLI's copy, status and cancel commands, and how API errors are printed.
 import { TRPCClientError } from '@trpc/client';
 import { createDbferryClient, type DbferryClient } from '../client.ts';
 import { isFinalStatus } from '../workflows/copy/contracts.ts';

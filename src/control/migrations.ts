@@ -1,3 +1,4 @@
+// The control schema's migrations (users, tokens, runs, ...), each applied once in order.
 import type { Pool } from 'mysql2/promise';
 import { quoteIdentifier } from '../shared/names.ts';
 

@@ -1,3 +1,4 @@
+// The control schema's runs table: which user started which run, under which idempotency key.
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { quoteIdentifier } from '../shared/names.ts';
 

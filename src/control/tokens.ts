@@ -1,3 +1,4 @@
+// API tokens in the control schema: created once, stored hashed, verified in constant time.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Pool, RowDataPacket, ResultSetHeader } from 'mysql2/promise';
 import { quoteIdentifier } from '../shared/names.ts';
