@@ -21,7 +21,8 @@ import type { ActivityDeps } from '../deps.ts';
 import { countDumpRows, escapeRegExp } from '../tools/dump-files.ts';
 import { charsetName, databaseCharset, databaseExists } from '../copy/copy-checks.ts';
 import { killOrphanedTool } from '../tools/tools.ts';
-import { heartbeating, onConnection, runPullTool, withSessions } from './sessions.ts';
+import { onConnection, runPullTool, withSessions } from './sessions.ts';
+import { whileHeartbeating } from '../tools/heartbeat.ts';
 import { sweepOrphanWorkspaces, type OrphanWorkspace } from './orphans.ts';
 import { WorkspaceLayout, type WorkspaceStrategy } from './workspace-layout.ts';
 import { adoptDirectDump, renameDumpedCopies, showCreateTables } from './dump-rewrite.ts';
@@ -151,11 +152,11 @@ export function createPullActivities(deps: ActivityDeps) {
 
   return {
     /** Validates the profile and request against the source's catalogue and plans every table. */
-    preparePull: (input: PreparePullInput): Promise<PreparedPull> => heartbeating(() => plan(input)),
+    preparePull: (input: PreparePullInput): Promise<PreparedPull> => whileHeartbeating(() => plan(input)),
 
     /** The seed's `--dry-run`: rows each table would bring, and how; reads only. */
     dryRunPull: (input: PreparePullInput): Promise<DryRunRow[]> =>
-      heartbeating(async () => {
+      whileHeartbeating(async () => {
         const prepared = await plan(input);
         const source = pool(prepared.source.connection);
         const rows: DryRunRow[] = [];

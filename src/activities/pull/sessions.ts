@@ -1,6 +1,8 @@
+// How pull activities reach the servers: cancellable SQL sessions and the dump tools, heartbeating throughout.
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { Context } from '@temporalio/activity';
 import type { ActivityDeps } from '../deps.ts';
+import { keepHeartbeating, whileHeartbeating } from '../tools/heartbeat.ts';
 import { runTool, withDefaultsFile, type ToolOptions } from '../tools/tools.ts';
 
 /**
@@ -8,15 +10,14 @@ import { runTool, withDefaultsFile, type ToolOptions } from '../tools/tools.ts';
  * the activity's cancellation, and a heartbeat every second; returns the tool's last lines.
  */
 export async function runPullTool(
-  deps: ActivityDeps,
+  deps: Pick<ActivityDeps, 'config' | 'pools'>,
   connection: string,
   tool: { command: 'mydumper' | 'myloader'; args: string[]; pidFile: string },
   options: ToolOptions = {},
 ): Promise<string[]> {
   const ctx = Context.current();
-  const beat = setInterval(() => ctx.heartbeat(), 1000);
-  try {
-    return await withDefaultsFile(
+  return whileHeartbeating(() =>
+    withDefaultsFile(
       deps.config.workDir,
       connection,
       deps.pools.connection(connection),
@@ -28,21 +29,8 @@ export async function runPullTool(
           signal: ctx.cancellationSignal,
         }),
       options,
-    );
-  } finally {
-    clearInterval(beat);
-  }
-}
-
-/** Heartbeats every second while `fn` runs (catalogue reads and counts can be slow on big schemas). */
-export async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  const beat = setInterval(() => ctx.heartbeat(), 1000);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(beat);
-  }
+    ),
+  );
 }
 
 /** Opens dedicated sessions for one activity; every statement on them is killed if the activity is cancelled. */
@@ -53,7 +41,7 @@ export async function withSessions<T>(pool: Pool, fn: (open: () => Promise<PoolC
     for (const s of sessions) void pool.query(`KILL QUERY ${Number(s.threadId)}`).catch(() => undefined);
   };
   ctx.cancellationSignal.addEventListener('abort', kill);
-  const beat = setInterval(() => ctx.heartbeat(), 1000);
+  const beating = keepHeartbeating();
   try {
     return await fn(async () => {
       const session = await pool.getConnection();
@@ -64,7 +52,7 @@ export async function withSessions<T>(pool: Pool, fn: (open: () => Promise<PoolC
     if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
     throw error;
   } finally {
-    clearInterval(beat);
+    beating.stop();
     ctx.cancellationSignal.removeEventListener('abort', kill);
     // Session state (keys, FK checks) must never reach another user of the pool.
     for (const s of sessions) s.destroy();
