@@ -5,6 +5,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { manifestKeyFor } from '../../../src/workflows/backup/contracts.ts';
 import type { PhysicalBackupManifest, PhysicalBackupState, RestoreChainState } from '../../../src/workflows/physical/contracts.ts';
 import { startTempServer, type TempServer } from '../../../src/activities/physical/temp-server.ts';
@@ -152,6 +153,38 @@ describe('physical backups and chain restores (mariabackup)', () => {
     }
     expect(await leftoversIn(stack.config.workDir)).toEqual([]);
     expect(await processCommandLines(/mariadbd.*\/chain-/)).toEqual([]);
+
+    // The dump from the temporary server and the load are steps of their own, and the load's
+    // progress reports (phase `loading`) move the bar while it runs: every state the run published
+    // is in its history.
+    expect(state.steps.map((s) => s.name).slice(-3)).toEqual(['deliver', 'load', 'verify']);
+    const events = (await handle.fetchHistory()).events ?? [];
+    const published = events.flatMap((e) => {
+      const memo = e.workflowPropertiesModifiedEventAttributes?.upsertedMemo?.fields?.state;
+      return memo ? [defaultPayloadConverter.fromPayload<RestoreChainState>(memo)] : [];
+    });
+    // The reports that reached the run while the load ran: between the load's scheduling and its completion.
+    const loadScheduled = events.findLast((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'loadDump')!;
+    const loadCompleted = events.find(
+      (e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(loadScheduled.eventId),
+    )!;
+    const reports = events
+      .filter((e) => Number(e.eventId) > Number(loadScheduled.eventId) && Number(e.eventId) < Number(loadCompleted.eventId))
+      .flatMap((e) => {
+        const payload = e.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0];
+        return payload ? [defaultPayloadConverter.fromPayload<{ phase: string; fraction: number }>(payload)] : [];
+      });
+    const progress = published.map((s) => s.progress);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    const loadIs = (status: string) => published.filter((s) => s.steps.find((step) => step.name === 'load')?.status === status);
+    const deliveryStart = published.find((s) => s.phase === 'delivering')!.progress;
+    const [loadStart, loadEnd] = [loadIs('running')[0]!.progress, loadIs('done')[0]!.progress];
+    expect(deliveryStart).toBeLessThan(loadStart);
+    expect(loadStart).toBeLessThan(loadEnd);
+    const loadReports = reports.filter((r) => r.phase === 'loading').map((r) => r.fraction);
+    expect(loadReports.length).toBeGreaterThan(0);
+    const highestWhileLoading = Math.max(...loadIs('running').map((s) => s.progress));
+    expect(highestWhileLoading).toBeGreaterThanOrEqual(Math.floor(loadStart + (loadEnd - loadStart) * Math.max(...loadReports)));
   });
 
   it('refuses a chain whose piece was damaged in the target by its checksum, and leaves nothing behind', async () => {
