@@ -1,3 +1,4 @@
+// Rewrites the workspace's dump into a dump of the source's tables: original names, the source's own DDL.
 import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';

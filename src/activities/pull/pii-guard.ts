@@ -1,7 +1,8 @@
+// The PII guard: a pulled column whose name looks like personal data must have a rule, or be allowed by name.
 import type { PullProfile } from '../../config/pull-profiles.ts';
 
-// The PII guard: a pulled column whose name looks like personal data must have a rule, or be
-// let through by name in the profile's piiAllow. It errs on the side of asking.
+// It judges by name only (whole words, and fragments such as `email` anywhere in a name) and
+// errs on the side of asking: the profile's piiAllow lets a column through by name.
 
 /** Whole words (split on `_` and camelCase) that name personal data. */
 const PII_WORDS = new Set([

@@ -1,3 +1,4 @@
+// The source's catalogue as a pull sees it: tables, columns, unique keys and foreign keys.
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { ForeignKey } from './fk-graph.ts';
 import { WORKSPACE_PREFIX } from '../../workflows/pull/contracts.ts';

@@ -1,3 +1,4 @@
+// The delta watermarks: when each table was last pulled into a destination, kept in the control schema.
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { quoteIdentifier } from '../../shared/names.ts';
 import type { DatabaseRef } from '../../workflows/copy/contracts.ts';

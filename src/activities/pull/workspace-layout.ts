@@ -1,3 +1,4 @@
+// Where a workspace's tables live (a database of its own, or prefixed tables in the source) and what they are called.
 import { createHash } from 'node:crypto';
 import { quoteIdentifier } from '../../shared/names.ts';
 import { workspaceCreatedAt } from '../../workflows/pull/contracts.ts';

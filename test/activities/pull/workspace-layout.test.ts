@@ -1,3 +1,4 @@
+// Workspace layouts and the dump rewrite, on names and files only.
 import { describe, expect, it } from 'vitest';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
