@@ -89,8 +89,9 @@ describe('API guards: auth, ownership, validation, locking', () => {
     const before = await stack.api.deps.runs.listOwned((await stack.api.deps.tokens.verify(stack.alice.token))!.id, 'copy', 100);
     const res = await stack.http('/api/db-copies', { method: 'POST', token: stack.alice.token, body: body(over) });
     expect(res.status).toBe(400);
-    const error = (await res.json()) as { message: string };
+    const error = (await res.json()) as { message: string; field: string | null };
     expect(error.message).toContain(field);
+    expect(error.field).toBe(field === '(input)' ? null : field);
     const after = await stack.api.deps.runs.listOwned((await stack.api.deps.tokens.verify(stack.alice.token))!.id, 'copy', 100);
     expect(after.length).toBe(before.length);
     expect(await schemasNamed('hostileprobe')).toEqual([]);
@@ -159,6 +160,15 @@ describe('API guards: auth, ownership, validation, locking', () => {
     });
     expect(replay.status).toBe(200);
     expect(((await replay.json()) as { id: string }).id).toBe(id);
+    // The same key for another request is refused, not answered with the first copy.
+    const reused = await stack.http('/api/db-copies', {
+      method: 'POST',
+      token: stack.alice.token,
+      body: body({ threads: 2, destination: { connection: 'local', database: target } }),
+      headers: { 'idempotency-key': 'k-1' },
+    });
+    expect(reused.status).toBe(409);
+    expect(await reused.json()).toMatchObject({ field: 'Idempotency-Key', message: expect.stringMatching(/^Idempotency-Key: /) });
 
     const second = await stack.http('/api/db-copies', { method: 'POST', token: stack.bob.token, body: request });
     expect(second.status).toBe(409);
@@ -182,6 +192,14 @@ describe('API guards: auth, ownership, validation, locking', () => {
     expect(await res.json()).toEqual({ ok: true, temporal: 'ok', control: 'ok' });
     const openapi = await fetch(`${stack.api.url}/api/openapi.json`);
     expect(((await openapi.json()) as { paths: object }).paths).toHaveProperty('/api/db-copies/{id}');
+  });
+
+  it('answers malformed percent-encoding in a path with 400 naming the parameter', async () => {
+    for (const path of ['/api/db-copies/%E0%A4%A', '/api/v1/backups/%ZZ']) {
+      const res = await stack.http(path, { token: stack.alice.token });
+      expect(res.status, path).toBe(400);
+      expect(await res.json(), path).toEqual({ message: 'id: is not valid percent-encoding', field: 'id' });
+    }
   });
 
   it('refuses an oversized body with 413', async () => {
