@@ -54,7 +54,7 @@ describe('chain restore steps retried after a dead attempt', () => {
     stores = new BackupStores(config);
     await stores.get('files').ensureBucket();
     await stores.get('files').upload(piece.key, Readable.from([bytes]));
-    activities = createPhysicalRestoreActivities({ config, pools, stores, webhookSecret: undefined });
+    activities = createPhysicalRestoreActivities({ config, pools, stores });
   });
   afterAll(async () => {
     stores?.close();
