@@ -10,9 +10,6 @@ import { findCopyRequestProblem } from '../../shared/copy-rules.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { whileHeartbeating } from '../tools/heartbeat.ts';
 
-// Moved to mysql/databases.ts; re-exported while src/activities/pull/ still imports them from here.
-export { charsetName, databaseCharset, databaseExists, estimateDatabaseBytes, objectCount } from '../mysql/databases.ts';
-
 export interface ValidateCopyInput {
   source: DatabaseRef;
   destination: DatabaseRef;

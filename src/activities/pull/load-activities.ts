@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { DatabaseRef } from '../../workflows/copy/contracts.ts';
 import { findDestinationProblem } from '../../shared/copy-rules.ts';
 import { quoteIdentifier } from '../../shared/names.ts';
-import { charsetName } from '../copy/copy-checks.ts';
+import { charsetName } from '../mysql/databases.ts';
 import { killOrphanedTool } from '../tools/tools.ts';
 import { loaderErrors, myloaderArgs } from './dump-commands.ts';
 import { refuse, type PullResources } from './pull-resources.ts';

@@ -4,7 +4,7 @@ import type { DatabaseRef } from '../../workflows/copy/contracts.ts';
 import type { DryRunRow } from '../../workflows/pull/contracts.ts';
 import { findDestinationProblem, sameDatabase } from '../../shared/copy-rules.ts';
 import { quoteIdentifier } from '../../shared/names.ts';
-import { databaseCharset, databaseExists } from '../copy/copy-checks.ts';
+import { databaseCharset, databaseExists } from '../mysql/databases.ts';
 import { fusedTables } from './fill-workspace.ts';
 import type { ForeignKey } from './fk-graph.ts';
 import { planPull, PullPlanError, type PullPlan } from './plan.ts';

@@ -101,6 +101,3 @@ export async function sanitizedPull(input: PullWorkflowInput): Promise<PullState
     },
   });
 }
-
-// The API names every pull workflow through this file.
-export { cleanupPullWorkspaces, sanitizedPullDryRun } from './pull-workspaces.ts';

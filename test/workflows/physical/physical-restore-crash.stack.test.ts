@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chainScratch } from '../../../src/activities/physical/restore-chain.ts';
-import { killOrphan } from '../../../src/activities/tools/physical-tools.ts';
+import { killOrphanedTool as killOrphan } from '../../../src/activities/tools/tools.ts';
 import { stopServerByPidFile } from '../../../src/activities/physical/temp-server.ts';
 import type { WorkflowHandle } from '@temporalio/client';
 import { cancelRestoreChainSignal, getRestoreChainStatusQuery } from '../../../src/workflows/physical/messages.ts';
