@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The dbferry command: dispatches to the stack, token and user commands.
+// The dbferry command: parses the verb and hands it to its command module (stack, user, backup, schedule, pull).
 import { loadConfig } from '../config/load.ts';
 import { MysqlPools } from '../activities/mysql/pools.ts';
 import { migrateControlSchema } from '../control/migrations.ts';

@@ -1,3 +1,4 @@
+// Resolves a connection name to its password (passwordEnv or passwordFile) at run time, in one place.
 import { readFileSync } from 'node:fs';
 import type { ConnectionConfig } from './schema.ts';
 import { ConfigError } from './load.ts';

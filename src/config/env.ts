@@ -1,3 +1,4 @@
+// Infrastructure settings from the environment (Temporal address and namespace, webhook secret), parsed with zod at start-up.
 import { z } from 'zod';
 import { describeZodError } from '../shared/names.ts';
 import { ConfigError } from './load.ts';

@@ -1,3 +1,4 @@
+// Reads and validates the config file named by DBFERRY_CONFIG, with an error that names the bad field.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { describeZodError } from '../shared/names.ts';

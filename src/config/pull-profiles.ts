@@ -1,3 +1,4 @@
+// The zod schema of sanitized-pull profiles (seed 002): rules, row limits, exclude patterns, delta settings.
 import { z } from 'zod';
 import { connectionName, databaseName, identifierName } from '../shared/names.ts';
 

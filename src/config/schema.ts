@@ -1,3 +1,4 @@
+// The zod schema of the config file: connections, targets, control schema, pulls, work dir, API and webhooks.
 import { z } from 'zod';
 import { connectionName, databaseName } from '../shared/names.ts';
 import { targetName, targetSchema } from './targets.ts';

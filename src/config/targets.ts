@@ -1,3 +1,4 @@
+// Backup target URLs (s3://, file://) and safe object keys, parsed and validated at the edge.
 import { z } from 'zod';
 
 // Target URLs, prefixes and object keys become S3 keys and, for file targets, paths under a root

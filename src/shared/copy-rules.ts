@@ -1,3 +1,4 @@
+// Destination guards shared by the API and the activities: writable connection, never a system or control schema, same-server checks.
 import type { DbferryConfig } from '../config/schema.ts';
 import type { DatabaseRef } from '../workflows/copy/contracts.ts';
 

@@ -1,3 +1,4 @@
+// Database, identifier and connection names: zod validation and the one quoting helper.
 import { z } from 'zod';
 
 // Identifiers reach SQL and the file names of mydumper dumps, so they are held to a strict

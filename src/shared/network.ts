@@ -1,3 +1,4 @@
+// Which addresses count as loopback or private, for the callback-URL guard in the API and the worker.
 import { isIP } from 'node:net';
 
 // Loopback, private, link-local, CGNAT, multicast and reserved ranges: a callback there could

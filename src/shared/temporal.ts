@@ -1,3 +1,4 @@
+// The search attributes dbferry registers and sets on its runs (kind, source, destination, requested-by).
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 /** dbferry's custom search attributes, registered on the dev server by setup and by `dbferry dev`. */

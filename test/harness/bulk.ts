@@ -1,3 +1,4 @@
+// Bulk test data generated inside the server (Sequence engine), for tests that cancel or kill a run mid-phase.
 import { rootConnection } from './mysql.ts';
 
 /**

@@ -1,3 +1,4 @@
+// Vitest global setup: one real Temporal dev server and one S3 server for the whole run.
 import type { TestProject } from 'vitest/node';
 import { startS3Server, type S3Server } from '../../src/dev/s3-server.ts';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-server.ts';

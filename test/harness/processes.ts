@@ -1,3 +1,4 @@
+// Finds processes by their command line, for tests that check no tool is left running.
 import { readdir, readFile } from 'node:fs/promises';
 
 /** Command lines of running processes whose name matches, read from /proc (what `ps` shows). */

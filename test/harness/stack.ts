@@ -1,3 +1,4 @@
+// A full dbferry stack for one test file: its own control schema, task queue, worker and API on real services.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
