@@ -1,4 +1,4 @@
-// Finds processes by their command line, for tests that check no tool is left running.
+// Reads running processes' command lines from /proc, for tests of what `ps` shows (no password, no tool left behind).
 import { readdir, readFile } from 'node:fs/promises';
 
 /** Command lines of running processes whose name matches, read from /proc (what `ps` shows). */
