@@ -1,5 +1,5 @@
 // Runs in flight when a new worker is deployed must still complete: histories saved from real runs
-// of every workflow, made by the code before the workflow kit, replay without nondeterminism.
+// of every workflow, made by the code before the workflow kit and since, replay without nondeterminism.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +22,7 @@ async function savedHistories() {
   );
 }
 
-describe('replaying runs made by the code before the workflow kit', () => {
+describe('replaying runs made by the code before the workflow kit and since', () => {
   it('covers every workflow type, and succeeded, failed and cancelled runs', async () => {
     const saved = await savedHistories();
     expect(new Set(saved.map((h) => h.type))).toEqual(
