@@ -13,6 +13,41 @@ const serverOf = (config: DbferryConfig, name: string): string => {
   return c ? `${c.socket ?? ''}|${c.host ?? ''}|${c.port ?? 3306}` : `?${name}`;
 };
 
+/** MySQL/MariaDB's own schemas: never the source or destination of a copy, never a restore target. */
+export const SYSTEM_SCHEMAS: readonly string[] = ['mysql', 'sys', 'performance_schema', 'information_schema'];
+
+/** True for a system schema, compared case-insensitively (`MySQL`, `Information_Schema`). */
+export function isSystemSchema(database: string): boolean {
+  return SYSTEM_SCHEMAS.includes(database.toLowerCase());
+}
+
+/** True when `ref` names dbferry's control schema (case-insensitively) through any connection to its server. */
+function isControlSchema(config: DbferryConfig, ref: DatabaseRef): boolean {
+  return (
+    ref.database.toLowerCase() === config.control.database.toLowerCase() &&
+    (ref.connection === config.control.connection || serverOf(config, ref.connection) === serverOf(config, config.control.connection))
+  );
+}
+
+/** Why `ref` may never be read or written by a copy (system or control schema), or null. */
+function findProtectedSchemaProblem(config: DbferryConfig, ref: DatabaseRef, side: 'source' | 'destination'): RequestProblem | null {
+  if (isSystemSchema(ref.database)) {
+    return {
+      field: `${side}.database`,
+      message: `"${ref.database}" is a system schema and is never a valid ${side}`,
+      kind: 'forbidden',
+    };
+  }
+  if (isControlSchema(config, ref)) {
+    return {
+      field: `${side}.database`,
+      message: `"${ref.database}" is dbferry's control schema and is never a valid ${side}`,
+      kind: 'forbidden',
+    };
+  }
+  return null;
+}
+
 /** True when two refs name the same database on the same server (possibly through two connections). */
 export function sameDatabase(config: DbferryConfig, a: DatabaseRef, b: DatabaseRef): boolean {
   return a.database === b.database && (a.connection === b.connection || serverOf(config, a.connection) === serverOf(config, b.connection));
@@ -20,7 +55,8 @@ export function sameDatabase(config: DbferryConfig, a: DatabaseRef, b: DatabaseR
 
 /**
  * The checks any write into `destination` must pass (copies and restores): the connection exists,
- * allows writes, and the database is not dbferry's control schema.
+ * allows writes, and the database is neither a system schema (`mysql`, `sys`, `performance_schema`,
+ * `information_schema`, in any case) nor dbferry's control schema.
  */
 export function findDestinationProblem(config: DbferryConfig, destination: DatabaseRef): RequestProblem | null {
   const conn = Object.hasOwn(config.connections, destination.connection) ? config.connections[destination.connection] : undefined;
@@ -32,19 +68,13 @@ export function findDestinationProblem(config: DbferryConfig, destination: Datab
       kind: 'forbidden',
     };
   }
-  if (sameDatabase(config, destination, config.control)) {
-    return {
-      field: 'destination.database',
-      message: `"${destination.database}" is dbferry's control schema and is never a valid destination`,
-      kind: 'forbidden',
-    };
-  }
-  return null;
+  return findProtectedSchemaProblem(config, destination, 'destination');
 }
 
 /**
  * The checks a copy request must pass before anything runs: connections exist, the destination
- * allows writes, it is not dbferry's control schema and not the source itself.
+ * allows writes, neither side is a system schema or dbferry's control schema, and the destination is
+ * not the source itself.
  */
 export function findCopyRequestProblem(
   config: DbferryConfig,
@@ -53,7 +83,7 @@ export function findCopyRequestProblem(
   if (!Object.hasOwn(config.connections, req.source.connection)) {
     return { field: 'source.connection', message: `no connection named "${req.source.connection}"`, kind: 'invalid' };
   }
-  const problem = findDestinationProblem(config, req.destination);
+  const problem = findProtectedSchemaProblem(config, req.source, 'source') ?? findDestinationProblem(config, req.destination);
   if (problem) return problem;
   if (sameDatabase(config, req.source, req.destination)) {
     return { field: 'destination', message: 'source and destination are the same database', kind: 'invalid' };

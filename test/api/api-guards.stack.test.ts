@@ -131,6 +131,36 @@ describe('API guards: auth, ownership, validation, locking', () => {
     expect(await schemasNamed('hostileprobe')).toEqual([]);
   });
 
+  it('refuses a system schema as destination (any case, even with recreateDestination): mysql survives and nothing runs', async () => {
+    const owner = (await stack.api.deps.tokens.verify(stack.alice.token))!.id;
+    const before = await stack.api.deps.runs.listOwned(owner, 'copy', 100);
+    const res = await stack.http('/api/db-copies', {
+      method: 'POST',
+      token: stack.alice.token,
+      body: body({ destination: { connection: 'local', database: 'MySQL' }, recreateDestination: true }),
+    });
+    expect(res.status).toBe(403);
+    const error = (await res.json()) as { message: string; field: string | null };
+    expect(error.field).toBe('destination.database');
+    expect(error.message).toMatch(/^destination\.database: .*system schema/);
+    const asSource = await stack.http('/api/db-copies', {
+      method: 'POST',
+      token: stack.alice.token,
+      body: body({ source: { connection: 'local', database: 'Information_Schema' } }),
+    });
+    expect(asSource.status).toBe(403);
+    expect(((await asSource.json()) as { field: string | null }).field).toBe('source.database');
+    expect((await stack.api.deps.runs.listOwned(owner, 'copy', 100)).length).toBe(before.length);
+    expect(await schemasNamed('mysql')).toContain('mysql');
+    const conn = await rootConnection();
+    try {
+      const [rows] = await conn.query('SELECT COUNT(*) AS n FROM mysql.user');
+      expect(Number((rows as Array<{ n: number }>)[0]!.n)).toBeGreaterThan(0);
+    } finally {
+      await conn.end();
+    }
+  });
+
   it('refuses callback URLs on private networks unless the config allows them', async () => {
     const strict = { ...stack.config, webhooks: { ...stack.config.webhooks, allowPrivateNetworks: false } };
     const { checkCallbackUrl } = await import('../../src/api/callback-url.ts');

@@ -41,4 +41,73 @@ describe('the destination rules shared by copies and restores', () => {
     expect(findDestinationProblem(config, shop)).toBeNull();
     expect(findCopyRequestProblem(config, { source: shop, destination: shop })).toMatchObject({ field: 'destination', kind: 'invalid' });
   });
+
+  it('refuses the system schemas, in any case, as a destination and as a copy source', () => {
+    const spellings = ['mysql', 'MySQL', 'MYSQL', 'sys', 'SYS', 'Sys', 'performance_schema', 'Performance_Schema', 'PERFORMANCE_SCHEMA'];
+    spellings.push('information_schema', 'Information_Schema', 'INFORMATION_SCHEMA');
+    const shop = { connection: 'staging', database: 'shop' };
+    for (const database of spellings) {
+      for (const connection of ['staging', 'other']) {
+        const ref = { connection, database };
+        expect(findDestinationProblem(config, ref), `${connection}/${database}`).toMatchObject({
+          field: 'destination.database',
+          kind: 'forbidden',
+          message: /system schema/,
+        });
+        expect(findCopyRequestProblem(config, { source: shop, destination: ref }), `${connection}/${database}`).toMatchObject({
+          field: 'destination.database',
+          kind: 'forbidden',
+          message: /system schema/,
+        });
+        expect(findCopyRequestProblem(config, { source: ref, destination: shop }), `${connection}/${database}`).toMatchObject({
+          field: 'source.database',
+          kind: 'forbidden',
+          message: /system schema/,
+        });
+      }
+      // A read-only connection is a fine copy source, but never for a system schema.
+      expect(findCopyRequestProblem(config, { source: { connection: 'prod', database }, destination: shop })).toMatchObject({
+        field: 'source.database',
+        kind: 'forbidden',
+      });
+    }
+    // Names that merely contain a system schema's name are ordinary databases.
+    for (const database of ['mysql_app', 'my_sys', 'sys2', 'information_schema_copy']) {
+      expect(findDestinationProblem(config, { connection: 'staging', database })).toBeNull();
+      expect(findCopyRequestProblem(config, { source: { connection: 'staging', database }, destination: shop })).toBeNull();
+    }
+  });
+
+  it('refuses the control schema, in any case, as a destination and as a copy source', () => {
+    const shop = { connection: 'other', database: 'shop' };
+    for (const database of ['dbferry_control', 'DBFerry_Control', 'DBFERRY_CONTROL']) {
+      const control = { connection: 'staging', database };
+      expect(findDestinationProblem(config, control)).toMatchObject({
+        field: 'destination.database',
+        kind: 'forbidden',
+        message: /control schema/,
+      });
+      expect(findCopyRequestProblem(config, { source: control, destination: shop })).toMatchObject({
+        field: 'source.database',
+        kind: 'forbidden',
+        message: /control schema/,
+      });
+      expect(findCopyRequestProblem(config, { source: shop, destination: control })).toMatchObject({
+        field: 'destination.database',
+        kind: 'forbidden',
+      });
+      // Through a read-only connection to the same server, it is still the control schema.
+      expect(findCopyRequestProblem(config, { source: { connection: 'prod', database }, destination: shop })).toMatchObject({
+        field: 'source.database',
+        message: /control schema/,
+      });
+    }
+    // The same name on another server is an ordinary database.
+    expect(
+      findCopyRequestProblem(config, {
+        source: { connection: 'other', database: 'dbferry_control' },
+        destination: { connection: 'staging', database: 'x' },
+      }),
+    ).toBeNull();
+  });
 });

@@ -29,8 +29,9 @@ const refuse = (message: string, type: string): ApplicationFailure => Applicatio
 /** Re-checks the request rules the API enforced, in case the config changed since. */
 export function checkCopyRequest(deps: Pick<ActivityDeps, 'config'>, input: ValidateCopyInput): void {
   const problem = findCopyRequestProblem(deps.config, input);
-  if (problem)
-    throw refuse(`${problem.field}: ${problem.message}`, problem.kind === 'forbidden' ? 'DestinationForbidden' : 'InvalidRequest');
+  if (!problem) return;
+  const forbidden = problem.field.startsWith('source.') ? 'SourceForbidden' : 'DestinationForbidden';
+  throw refuse(`${problem.field}: ${problem.message}`, problem.kind === 'forbidden' ? forbidden : 'InvalidRequest');
 }
 
 export function createMysqlActivities(deps: CopyCheckDeps) {
