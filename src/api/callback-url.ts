@@ -1,7 +1,7 @@
 // Webhook URLs are checked before a run starts: http(s), no credentials, no private network unless allowed.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { isPrivateAddress } from '../shared/network.ts';
+import { bareHost, isPrivateAddress } from '../shared/network.ts';
 import { ApiError } from './errors.ts';
 
 /**
@@ -18,7 +18,9 @@ export async function checkCallbackUrl(raw: string, allowPrivate: boolean, field
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ApiError('BAD_REQUEST', 'must use http or https', field);
   if (url.username || url.password) throw new ApiError('BAD_REQUEST', 'must not contain credentials', field);
   if (allowPrivate) return;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  // An IP literal is judged as written (brackets stripped; the URL parser gives IPv6 in hex, so
+  // `[::ffff:127.0.0.1]` arrives as `::ffff:7f00:1`); a name by every address it resolves to.
+  const host = bareHost(url.hostname);
   let addresses: string[];
   try {
     addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);

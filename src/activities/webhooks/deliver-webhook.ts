@@ -1,9 +1,10 @@
 // Webhook delivery: one signed POST to a receiver that must be public, unless the config allows private networks.
 import { createHmac } from 'node:crypto';
 import { lookup } from 'node:dns';
-import { Agent, request } from 'undici';
+import { isIP } from 'node:net';
+import { Agent, buildConnector, request } from 'undici';
 import { ApplicationFailure } from '@temporalio/activity';
-import { isPrivateAddress } from '../../shared/network.ts';
+import { bareHost, isPrivateAddress } from '../../shared/network.ts';
 import {
   WEBHOOK_DELIVERY_HEADER,
   WEBHOOK_EVENT_HEADER,
@@ -17,40 +18,70 @@ export function signBody(body: string, secret: string): string {
   return createHmac('sha256', secret).update(body).digest('hex');
 }
 
-/** An undici Agent that checks the address it actually connects to (no DNS-rebinding around the guard). */
+function privateHostError(message: string): Error {
+  return Object.assign(new Error(message), { code: 'EPRIVATE' });
+}
+
+/** The refusal for a URL whose host is a private IP literal, or undefined (names are checked at connect time). */
+function literalHostRefusal(url: string, allowPrivate: boolean): Error | undefined {
+  if (allowPrivate) return undefined;
+  let host: string;
+  try {
+    host = bareHost(new URL(url).hostname);
+  } catch {
+    return undefined; // undici reports the malformed URL itself
+  }
+  if (isIP(host) && isPrivateAddress(host)) return privateHostError(`callback host ${host} is a private address`);
+  return undefined;
+}
+
+/**
+ * An undici Agent that checks the address it actually connects to (no DNS-rebinding around the guard):
+ * names through the DNS lookup hook, and IP literals (which never go through a lookup) before connecting.
+ */
 function createWebhookAgent(allowPrivate: boolean, timeoutMs: number): Agent {
+  const connector = buildConnector({
+    timeout: timeoutMs,
+    lookup(hostname, options, callback) {
+      lookup(hostname, { ...options, all: false }, (err, address, family) => {
+        if (err) return callback(err, address, family);
+        if (!allowPrivate && isPrivateAddress(address)) {
+          return callback(privateHostError(`callback host ${hostname} resolves to private address ${address}`), address, family);
+        }
+        callback(null, address, family);
+      });
+    },
+  });
   return new Agent({
     connectTimeout: timeoutMs,
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
-    connect: {
-      lookup(hostname, options, callback) {
-        lookup(hostname, { ...options, all: false }, (err, address, family) => {
-          if (err) return callback(err, address, family);
-          if (!allowPrivate && isPrivateAddress(address)) {
-            return callback(
-              Object.assign(new Error(`callback host ${hostname} resolves to private address ${address}`), { code: 'EPRIVATE' }),
-              address,
-              family,
-            );
-          }
-          callback(null, address, family);
-        });
-      },
+    connect(options, callback) {
+      const host = bareHost(options.hostname);
+      if (!allowPrivate && isIP(host) && isPrivateAddress(host)) {
+        return callback(privateHostError(`callback host ${host} is a private address`), null);
+      }
+      return connector(options, callback);
     },
   });
 }
 
 export function createWebhookActivities(deps: Pick<ActivityDeps, 'config' | 'webhookSecret'>) {
-  const agent = createWebhookAgent(deps.config.webhooks.allowPrivateNetworks, deps.config.webhooks.timeoutMs);
+  const allowPrivate = deps.config.webhooks.allowPrivateNetworks;
+  const agent = createWebhookAgent(allowPrivate, deps.config.webhooks.timeoutMs);
   return {
     /** POSTs one signed event; a non-2xx answer or a network error is retried with backoff. */
     async deliverWebhook(delivery: WebhookDelivery): Promise<{ status: number }> {
       if (!deps.webhookSecret)
         throw ApplicationFailure.nonRetryable('DBFERRY_WEBHOOK_SECRET is not set on the worker; webhook not sent', 'WebhookSecretMissing');
+      const refusal = literalHostRefusal(delivery.url, allowPrivate);
+      if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, 'CallbackForbidden');
       const body = JSON.stringify(delivery.payload);
       let response;
       try {
+        // undici's request() never follows redirects (v7 has no maxRedirections; following needs the
+        // redirect interceptor, which this dispatcher does not use): a 3xx is an answer, not a hop
+        // that could lead to a private address.
         response = await request(delivery.url, {
           method: 'POST',
           dispatcher: agent,
@@ -69,6 +100,12 @@ export function createWebhookActivities(deps: Pick<ActivityDeps, 'config' | 'web
         throw error;
       }
       await response.body.dump();
+      if (response.statusCode >= 300 && response.statusCode < 400) {
+        throw ApplicationFailure.retryable(
+          `webhook receiver answered ${response.statusCode}; redirects are not followed`,
+          'WebhookRejected',
+        );
+      }
       if (response.statusCode < 200 || response.statusCode >= 300) {
         throw ApplicationFailure.retryable(`webhook receiver answered ${response.statusCode}`, 'WebhookRejected');
       }
