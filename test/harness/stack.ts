@@ -66,7 +66,7 @@ async function ensureGuardedUser(): Promise<void> {
  * starts the real API and, unless `worker: false`, a real worker, against the shared Temporal.
  */
 export async function startTestStack(
-  opts: { worker?: boolean; taskQueue?: string; extraTargets?: Record<string, unknown> } = {},
+  opts: { worker?: boolean; taskQueue?: string; extraTargets?: Record<string, unknown>; extraConnections?: Record<string, unknown> } = {},
 ): Promise<TestStack> {
   await ensureGuardedUser();
   const dir = await mkdtemp(join(tmpdir(), 'dbferry-test-'));
@@ -99,6 +99,7 @@ export async function startTestStack(
         flavor: 'mariadb',
         allowWrite: true,
       },
+      ...opts.extraConnections,
     },
     control: { connection: 'local', database: `t_control_${suffix}` },
     workDir: join(dir, 'work'),

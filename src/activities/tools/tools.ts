@@ -1,6 +1,6 @@
 // The native-tool kit in one import: the one tool runner (single tools, kernel pipes between
 // tools), the defaults file that carries credentials, the orphan killer and the version probe.
-export { defaultsFileBody, withDefaultsFile, type ToolOptions } from './defaults-file.ts';
+export { defaultsFileBody, tlsOptions, withDefaultsFile, type ToolOptions } from './defaults-file.ts';
 export { isRunning, killOrphanedTool, livePidFromFile } from './orphans.ts';
 export { followLines, toolFailure, type LineHandler } from './tool-output.ts';
 export {
