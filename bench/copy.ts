@@ -253,7 +253,7 @@ async function startStack(workDir: string, cleanups: Array<() => Promise<void>>)
   const api = await startApi(config, env, { host: '127.0.0.1', port: 0 });
   cleanups.push(() => api.close());
   await migrateControlSchema(api.deps.controlPool, CONTROL_DB);
-  const { token } = await new TokenStore(api.deps.controlPool, CONTROL_DB).create('bench', 'bench');
+  const { token } = await new TokenStore(api.deps.controlPool, CONTROL_DB).create('bench', { name: 'bench', ensureUser: 'admin' });
   const t3 = performance.now();
   note(
     `stack up: temporal ${((t1 - t0) / 1000).toFixed(1)} s, worker (bundle) ${((t2 - t1) / 1000).toFixed(1)} s, api+token ${((t3 - t2) / 1000).toFixed(1)} s; ${temporal.address}, ${api.url}`,

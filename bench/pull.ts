@@ -241,7 +241,7 @@ async function main(): Promise<void> {
     cleanups.push(() => worker.stop());
     const api = await startApi(config, env, { host: '127.0.0.1', port: 0 });
     cleanups.push(() => api.close());
-    const { token } = await new TokenStore(api.deps.controlPool, CONTROL_DB).create('bench', 'bench');
+    const { token } = await new TokenStore(api.deps.controlPool, CONTROL_DB).create('bench', { name: 'bench', ensureUser: 'admin' });
     const client = createDbferryClient({ url: api.url, token });
 
     const dry = await client.pulls.dryRun.query({ profile: 'bench', full: true });

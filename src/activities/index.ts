@@ -9,6 +9,7 @@ import { createRetentionActivities } from './backup/retention-activities.ts';
 import { createSchemaObjectActivities } from './mysql/schema-objects.ts';
 import { createWebhookActivities } from './webhooks/deliver-webhook.ts';
 import { createPullActivities } from './pull/pull-activities.ts';
+import { createAccessActivities } from './access/authorize-run.ts';
 
 /** Every activity the worker registers, bound to the worker's long-lived clients. */
 export function createActivities(deps: ActivityDeps) {
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     // Its own signature (src/activities/pull/): it still takes every client.
     ...createPullActivities(deps),
     ...createPhysicalActivities({ config, pools, stores }),
+    ...createAccessActivities({ config, pools, stores }),
   };
 }
 

@@ -1,6 +1,7 @@
 // What every request sees: the services, created once at start-up on the API's deps, and the caller.
 import type { AuthenticatedUser } from '../control/tokens.ts';
 import type { ApiDeps } from './deps.ts';
+import type { ProgressSubscriptions } from './limits/subscriptions.ts';
 import { HealthService } from './health.ts';
 import { CopyService } from './copy/service.ts';
 import { BackupService } from './backup/service.ts';
@@ -9,6 +10,7 @@ import { RestoreService } from './backup/restore-service.ts';
 import { PhysicalService } from './physical/service.ts';
 import { PhysicalPlanService } from './physical/plans.ts';
 import { PullService } from './pull/service.ts';
+import { AccessService } from './access/service.ts';
 
 /** The services every request may use; routers and REST routes reach them only through here. */
 export interface ApiServices {
@@ -20,11 +22,14 @@ export interface ApiServices {
   physical: PhysicalService;
   physicalPlans: PhysicalPlanService;
   pulls: PullService;
+  access: AccessService;
 }
 
 /** The tRPC context: the services and the caller (null without a valid token). */
 export interface ApiContext extends ApiServices {
   user: AuthenticatedUser | null;
+  /** Each user's open progress subscriptions (the API server's; absent in-process: no cap). */
+  progress?: ProgressSubscriptions;
 }
 
 /** One instance of each service for the API process. */
@@ -39,5 +44,6 @@ export function createServices(deps: ApiDeps): ApiServices {
     physical: new PhysicalService(deps),
     physicalPlans: new PhysicalPlanService(deps),
     pulls: new PullService(deps),
+    access: new AccessService(deps),
   };
 }

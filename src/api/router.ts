@@ -5,6 +5,7 @@ import { copiesRouter } from './copy/router.ts';
 import { restoresRouter } from './backup/restores-router.ts';
 import { schedulesRouter } from './backup/schedules-router.ts';
 import { pullsRouter } from './pull/router.ts';
+import { accessRouter, auditRouter } from './access/router.ts';
 
 /** The whole tRPC API; other services import this type for a typed client (see src/client.ts). */
 export const appRouter = router({
@@ -13,6 +14,8 @@ export const appRouter = router({
   schedules: schedulesRouter,
   restores: restoresRouter,
   pulls: pullsRouter,
+  access: accessRouter,
+  audit: auditRouter,
 });
 
 export type AppRouter = typeof appRouter;

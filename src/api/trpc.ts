@@ -1,7 +1,9 @@
 // The tRPC base: context, the error mapping and the two procedure kinds every router builds on.
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { ApiContext } from './context.ts';
+import { procedureScope, refuseScope } from '../control/policy.ts';
 import { ApiError, describeIssues, pathOf, type ValidationIssue } from './errors.ts';
+import { asReported } from './limits/unavailable.ts';
 
 export type { ApiContext, ApiServices } from './context.ts';
 export { describeIssues } from './errors.ts';
@@ -22,7 +24,8 @@ const t = initTRPC.context<ApiContext>().create({
 const mapErrors = t.middleware(async ({ next }) => {
   const result = await next();
   if (result.ok) return result;
-  const cause = result.error.cause;
+  // A dependency that does not answer (control schema, Temporal) is a 503, never the driver's words.
+  const cause = asReported(result.error.cause);
   if (cause instanceof ApiError) throw new TRPCError({ code: cause.code, message: cause.message, cause });
   const issues = issuesOf(cause);
   if (result.error.code === 'BAD_REQUEST' && issues) throw new TRPCError({ code: 'BAD_REQUEST', message: describeIssues(issues), cause });
@@ -34,7 +37,16 @@ export const createCallerFactory = t.createCallerFactory;
 export const publicProcedure = t.procedure.use(mapErrors);
 
 /** Every dbferry procedure: a valid bearer token or 401. */
-export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'a valid bearer token is required (Authorization: Bearer <token>)' });
-  return next({ ctx: { ...ctx, user: ctx.user } });
-});
+export const protectedProcedure = publicProcedure
+  .use(({ ctx, next }) => {
+    if (!ctx.user)
+      throw new TRPCError({ code: 'UNAUTHORIZED', message: 'a valid bearer token is required (Authorization: Bearer <token>)' });
+    return next({ ctx: { ...ctx, user: ctx.user } });
+  })
+  .use(({ ctx, path, type, next }) => {
+    // The caller's role and the token's scopes: the procedure's domain, read for queries, write for mutations.
+    const scope = procedureScope(path, type);
+    const refused = scope ? refuseScope(ctx.user, scope, path) : null;
+    if (refused) throw new TRPCError({ code: 'FORBIDDEN', message: refused });
+    return next();
+  });

@@ -1,10 +1,7 @@
 #!/usr/bin/env node
 // The dbferry command: parses the verb and hands it to its command module (stack, user, backup, schedule, pull).
-import { loadConfig } from '../config/load.ts';
-import { MysqlPools } from '../activities/mysql/pools.ts';
-import { migrateControlSchema } from '../control/migrations.ts';
-import { TokenStore } from '../control/tokens.ts';
-import { parse, UsageError } from './args.ts';
+import { accessCommand, auditCommand, tokenCommand, userCommand } from './access-commands.ts';
+import { UsageError } from './args.ts';
 import { apiCommand, devCommand, workerCommand } from './stack.ts';
 import { cancelCommand, copyCommand, describeCliError, statusCommand } from './user-commands.ts';
 import { backupCommand, backupsCommand, restoreCommand } from './backup-commands.ts';
@@ -16,7 +13,14 @@ const USAGE = `usage: dbferry <command>
   dev                         Temporal dev server (with Web UI) + worker + API, for development
   worker                      run a worker
   api                         run the HTTP API (tRPC under /trpc, REST under /api)
-  token create --user NAME    create an API token (printed once, last line)
+  user create NAME [--role admin|operator|viewer] | list [--json] | disable NAME | enable NAME
+                              users in the control schema (the first admin is made here)
+  token create --user NAME [--name LABEL] [--scopes copies:write,backups:read] [--expires-in 30d]
+                              create an API token (printed once, last line)
+  token list [--user NAME] [--json] | revoke ID
+  access grant|revoke --user NAME (--connection C | --target T) --actions a,b   (admin token)
+  access list [--user NAME] [--json]
+  audit [--limit N] [--user NAME] [--action A] [--run ID] [--json]            (admin token)
   copy --from CONN/DB --to CONN/DB [--threads N] [--recreate] [--follow] [--json]
                               [--callback-url URL] [--idempotency-key KEY]
   status ID [--follow] [--json]
@@ -45,25 +49,6 @@ const USAGE = `usage: dbferry <command>
 The config file is named by DBFERRY_CONFIG; user commands call the API at DBFERRY_URL
 (default http://127.0.0.1:8080) with DBFERRY_TOKEN.`;
 
-async function tokenCommand(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub !== 'create') throw new UsageError('usage: dbferry token create --user NAME [--name LABEL]');
-  const { values } = parse(rest, { user: { type: 'string' }, name: { type: 'string', default: 'cli' } });
-  if (!values.user || !/^[A-Za-z0-9_.@-]{1,64}$/.test(values.user))
-    throw new UsageError('--user NAME is required (letters, digits, _ . @ -; at most 64)');
-  const config = loadConfig();
-  const pools = new MysqlPools(config);
-  try {
-    const pool = pools.get(config.control.connection);
-    await migrateControlSchema(pool, config.control.database);
-    const { token, user } = await new TokenStore(pool, config.control.database).create(values.user, values.name);
-    process.stdout.write(`Created token "${values.name}" for user ${user.name} (id ${user.id}). It is shown only once:\n${token}\n`);
-  } finally {
-    await pools.close();
-  }
-  return 0;
-}
-
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   switch (command) {
@@ -76,8 +61,14 @@ async function main(argv: string[]): Promise<number> {
     case 'api':
       await apiCommand();
       return 0;
+    case 'user':
+      return userCommand(args);
     case 'token':
       return tokenCommand(args);
+    case 'access':
+      return accessCommand(args);
+    case 'audit':
+      return auditCommand(args);
     case 'copy':
       return copyCommand(args);
     case 'status':

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { connectionName, databaseName } from '../shared/names.ts';
 import { targetName, targetSchema } from './targets.ts';
 import { checkPullProfiles, pullsSchema } from './pull-profiles.ts';
+import { apiSchema, restoreRootsSchema } from './api.ts';
+import { accessSchema, checkAccess } from './access.ts';
 
 /** One MySQL/MariaDB server dbferry may read from, and write to only when `allowWrite` says so. */
 export const connectionSchema = z
@@ -49,13 +51,10 @@ export const configSchema = z
       .strict(),
     workDir: z.string().min(1).default('.dbferry/work'),
     taskQueue: z.string().min(1).max(200).default('dbferry'),
-    api: z
-      .object({
-        host: z.string().default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(8080),
-      })
-      .strict()
-      .default({ host: '127.0.0.1', port: 8080 }),
+    /** Listen address and the API's limits (rate, body size, batch size, progress subscriptions). */
+    api: apiSchema,
+    /** Where folder restores may write (none: folder restores are refused). */
+    restoreRoots: restoreRootsSchema,
     webhooks: z
       .object({
         allowPrivateNetworks: z.boolean().default(false),
@@ -63,12 +62,23 @@ export const configSchema = z
       })
       .strict()
       .default({ allowPrivateNetworks: false, timeoutMs: 10_000 }),
+    /** Run caps, checked when a run starts (429 over a cap): see src/api/runs/caps.ts. */
+    limits: z
+      .object({
+        runsPerUser: z.number().int().min(1).max(10_000).default(10),
+        runsPerSource: z.number().int().min(1).max(10_000).default(8),
+        threadsPerSourceServer: z.number().int().min(1).max(100_000).default(32),
+      })
+      .strict()
+      .default({ runsPerUser: 10, runsPerSource: 8, threadsPerSourceServer: 32 }),
     targets: z.record(targetName, targetSchema).default({}),
     pulls: pullsSchema,
+    access: accessSchema,
   })
   .strict()
   .superRefine((cfg, ctx) => {
     checkPullProfiles(cfg, ctx);
+    checkAccess(cfg, ctx);
     if (!cfg.connections[cfg.control.connection]) {
       ctx.addIssue({ code: 'custom', path: ['control', 'connection'], message: `no connection named "${cfg.control.connection}"` });
     }

@@ -49,6 +49,53 @@ const migrations: string[][] = [
        PRIMARY KEY (dest_connection, dest_database, table_name)
      ) ENGINE=InnoDB`,
   ],
+  // The access model: roles, disabled users, scoped and expiring tokens, permissions, the audit log.
+  // Users from before roles were all global admins and stay admins; new users default to operator.
+  [
+    `ALTER TABLE users
+       ADD COLUMN role ENUM('admin', 'operator', 'viewer') NOT NULL DEFAULT 'admin',
+       ADD COLUMN disabled_at DATETIME(3) NULL`,
+    `ALTER TABLE users MODIFY COLUMN role ENUM('admin', 'operator', 'viewer') NOT NULL DEFAULT 'operator'`,
+    `ALTER TABLE api_tokens
+       ADD COLUMN scopes VARCHAR(512) NULL,
+       ADD COLUMN expires_at DATETIME(3) NULL,
+       ADD KEY ix_api_tokens_user (user_id)`,
+    `CREATE TABLE IF NOT EXISTS permissions (
+       user_id INT UNSIGNED NOT NULL,
+       resource_kind ENUM('connection', 'target') NOT NULL,
+       resource_name VARCHAR(64) NOT NULL,
+       action ENUM('read', 'write', 'physical', 'backup', 'restore') NOT NULL,
+       origin ENUM('api', 'config') NOT NULL DEFAULT 'api',
+       granted_by VARCHAR(64) NOT NULL,
+       granted_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+       PRIMARY KEY (user_id, resource_kind, resource_name, action),
+       CONSTRAINT fk_permissions_user FOREIGN KEY (user_id) REFERENCES users (id)
+     ) ENGINE=InnoDB`,
+    `CREATE TABLE IF NOT EXISTS audit_log (
+       id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+       at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+       actor VARCHAR(64) NOT NULL,
+       actor_user_id INT UNSIGNED NULL,
+       action VARCHAR(64) NOT NULL,
+       resource VARCHAR(512) NOT NULL,
+       run_id CHAR(36) NULL,
+       outcome ENUM('ok', 'refused') NOT NULL DEFAULT 'ok',
+       detail JSON NULL,
+       KEY ix_audit_at (at),
+       KEY ix_audit_actor (actor, at),
+       KEY ix_audit_run (run_id)
+     ) ENGINE=InnoDB`,
+  ],
+  // Run caps: what each run reads from (connection, server, threads), and when it was seen closed.
+  // A run counts against the caps while ended_at is NULL (src/api/runs/caps.ts).
+  [
+    `ALTER TABLE runs
+       ADD COLUMN source_connection VARCHAR(64) NULL,
+       ADD COLUMN source_server VARCHAR(255) NULL,
+       ADD COLUMN threads SMALLINT UNSIGNED NOT NULL DEFAULT 0,
+       ADD COLUMN ended_at DATETIME(3) NULL,
+       ADD KEY ix_runs_open (ended_at)`,
+  ],
 ];
 
 /** Creates the control schema and applies pending migrations; safe to run from many processes. */

@@ -1,5 +1,5 @@
 // The control schema's runs table: which user started which run, under which idempotency key.
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Connection, Pool, RowDataPacket } from 'mysql2/promise';
 import { quoteIdentifier } from '../shared/names.ts';
 
 export interface RunRecord {
@@ -50,25 +50,26 @@ export class RunStore {
 
   /**
    * Records a new run, or returns the existing one when this user already used the idempotency key
-   * for this kind (`created: false`).
+   * for this kind (`created: false`). `db` is the connection to do it on (the run caps' lock holder).
    */
-  async claim(run: Omit<RunRecord, 'runId' | 'createdAt'>): Promise<{ record: RunRecord; created: boolean }> {
+  async claim(run: Omit<RunRecord, 'runId' | 'createdAt'>, db: Connection = this.pool): Promise<{ record: RunRecord; created: boolean }> {
     try {
-      await this.pool.query(
+      await db.query(
         `INSERT INTO ${this.#table} (id, kind, workflow_id, created_by_user_id, idempotency_key, callback_url, request, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))`,
         [run.id, run.kind, run.workflowId, run.createdByUserId, run.idempotencyKey, run.callbackUrl, JSON.stringify(run.request)],
       );
     } catch (error) {
       if ((error as { code?: string }).code !== 'ER_DUP_ENTRY' || !run.idempotencyKey) throw error;
-      const [rows] = await this.pool.query<RunRow[]>(
+      const [rows] = await db.query<RunRow[]>(
         `SELECT * FROM ${this.#table} WHERE created_by_user_id = ? AND kind = ? AND idempotency_key = ?`,
         [run.createdByUserId, run.kind, run.idempotencyKey],
       );
       if (rows[0]) return { record: toRecord(rows[0]), created: false };
       throw error;
     }
-    const record = await this.get(run.id);
+    const [rows] = await db.query<RunRow[]>(`SELECT * FROM ${this.#table} WHERE id = ?`, [run.id]);
+    const record = rows[0] ? toRecord(rows[0]) : null;
     if (!record) throw new Error(`run ${run.id} vanished right after insert`);
     return { record, created: true };
   }

@@ -1,12 +1,13 @@
 // Fake API services for the router and dispatcher unit tests: every method is a vi.fn, created on
 // first use, resolving to undefined unless a test says otherwise.
+import type { AuthenticatedUser } from '../../src/control/tokens.ts';
 import { expect, it, vi, type Mock } from 'vitest';
 import { TRPCError } from '@trpc/server';
 import type { ApiServices } from '../../src/api/context.ts';
 import { appRouter } from '../../src/api/router.ts';
 import { createCallerFactory } from '../../src/api/trpc.ts';
 
-export const alice = { id: 7, name: 'alice' };
+export const alice: AuthenticatedUser = { id: 7, name: 'alice', role: 'admin' };
 
 /** Each service's methods as loosely typed mocks: tests answer with just the fields a route reads. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -22,6 +23,7 @@ const SERVICE_NAMES: Array<keyof ApiServices> = [
   'physical',
   'physicalPlans',
   'pulls',
+  'access',
 ];
 
 /** Services whose every method is a mock, made on first use. */

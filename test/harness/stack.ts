@@ -1,6 +1,6 @@
 // A full dbferry stack for one test file: its own control schema, task queue, worker and API on real services.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +20,13 @@ export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
 export const GUARDED_PASSWORD = `pw-${randomBytes(12).toString('hex')}-never-leak`;
 export const GUARDED_USER = 'dbferry_t_guarded';
 
+/** An operator's permissions on everything the config declares. */
+export const EVERYTHING = {
+  role: 'operator',
+  connections: { '*': ['read', 'write', 'physical'] },
+  targets: { '*': ['backup', 'restore'] },
+};
+
 export interface TestUser {
   name: string;
   token: string;
@@ -34,14 +41,19 @@ export interface TestTargets {
 
 export interface TestStack {
   configPath: string;
+  /** The config's one restore root: folder restores must write below it. */
+  restoreRoot: string;
   targets: TestTargets;
   config: ReturnType<typeof loadConfig>;
   env: DbferryEnv;
   api: ApiHandle;
   worker: WorkerHandle | null;
   temporal: Client;
+  /** Operators holding every permission on every connection and target (from the config file's `access`). */
   alice: TestUser;
   bob: TestUser;
+  /** An admin. */
+  admin: TestUser;
   /** fetch against the API with an optional bearer token. */
   http(path: string, init?: RequestInit & { token?: string | null }): Promise<Response>;
   stop(): Promise<void>;
@@ -66,7 +78,16 @@ async function ensureGuardedUser(): Promise<void> {
  * starts the real API and, unless `worker: false`, a real worker, against the shared Temporal.
  */
 export async function startTestStack(
-  opts: { worker?: boolean; taskQueue?: string; extraTargets?: Record<string, unknown>; extraConnections?: Record<string, unknown> } = {},
+  opts: {
+    worker?: boolean;
+    taskQueue?: string;
+    extraTargets?: Record<string, unknown>;
+    extraConnections?: Record<string, unknown>;
+    /** More users for the config file's `access.users`. */
+    extraUsers?: Record<string, unknown>;
+    /** More top-level config keys (limits, api settings). */
+    extraConfig?: Record<string, unknown>;
+  } = {},
 ): Promise<TestStack> {
   await ensureGuardedUser();
   const dir = await mkdtemp(join(tmpdir(), 'dbferry-test-'));
@@ -107,7 +128,19 @@ export async function startTestStack(
     api: { host: '127.0.0.1', port: 0 },
     webhooks: { allowPrivateNetworks: true },
     targets,
+    // Folder restores write only in here.
+    restoreRoots: [join(dir, 'restores')],
+    access: {
+      users: {
+        alice: EVERYTHING,
+        bob: EVERYTHING,
+        admin: { role: 'admin' },
+        ...opts.extraUsers,
+      },
+    },
+    ...opts.extraConfig,
   };
+  await mkdir(join(dir, 'restores'));
   const configPath = join(dir, 'dbferry.json');
   await writeFile(configPath, JSON.stringify(config, null, 2));
   process.env.DBFERRY_T_GUARDED_PASSWORD = GUARDED_PASSWORD;
@@ -122,11 +155,12 @@ export async function startTestStack(
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection });
   const user = async (name: string): Promise<TestUser> => {
-    const { token } = await api.deps.tokens.create(name);
+    const { token } = await api.deps.tokens.create(name, { ensureUser: 'operator' });
     return { name, token, client: createDbferryClient({ url: api.url, token }) };
   };
   const alice = await user('alice');
   const bob = await user('bob');
+  const admin = await user('admin');
   const testTargets: TestTargets = {
     s3: { name: 's3', bucket, prefix: 'backups/t', store: createStore(loaded.targets.s3!, process.env) },
     files: { name: 'files', root: join(dir, 'file-target'), store: createStore(loaded.targets.files!, process.env) },
@@ -134,6 +168,7 @@ export async function startTestStack(
   await Promise.all([testTargets.s3.store.ensureBucket(), testTargets.files.store.ensureBucket()]);
   return {
     configPath,
+    restoreRoot: join(dir, 'restores'),
     config: loaded,
     env,
     api,
@@ -141,6 +176,7 @@ export async function startTestStack(
     temporal,
     alice,
     bob,
+    admin,
     targets: testTargets,
     http(path, init = {}) {
       const { token, ...rest } = init;

@@ -1,12 +1,13 @@
 // Starting, reading and cancelling restores of logical backups; only the creator sees a restore.
+import { runNeeds } from '../../control/run-needs.ts';
 import type { AuthenticatedUser } from '../../control/tokens.ts';
 import type { RestoreState } from '../../workflows/backup/contracts.ts';
 import type { DatabaseRef } from '../../workflows/copy/contracts.ts';
-import { findDestinationProblem } from '../../shared/copy-rules.ts';
+import { findDestinationProblem, findSameServerProblem } from '../../shared/copy-rules.ts';
 import { checkCallbackUrl } from '../callback-url.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
-import { destinationLock } from '../runs/locks.ts';
+import { serverDestinationLock } from '../runs/locks.ts';
 import { RunService, type RunKind, type StartedRun } from '../runs/run-service.ts';
 import type { StartRestoreInput } from './schemas.ts';
 import type { BackupService } from './service.ts';
@@ -51,8 +52,12 @@ export class RestoreService {
 
   /** Checks the destination and the backup, then starts restoreBackup under the destination's lock. */
   async start(user: AuthenticatedUser, input: StartRestoreInput): Promise<StartedRun> {
-    const problem = findDestinationProblem(this.deps.config, input.destination);
+    const servers = this.deps.servers;
+    const problem =
+      findDestinationProblem(this.deps.config, input.destination) ??
+      (await findSameServerProblem(this.deps.config, (a, b) => servers.same(a, b), { destination: input.destination }));
     if (problem) throw new ApiError(problem.kind === 'forbidden' ? 'FORBIDDEN' : 'BAD_REQUEST', problem.message, problem.field);
+    const lock = await serverDestinationLock(servers, input.destination);
     const backup = await this.backups.get(user, input.backupId).catch((error: unknown) => {
       throw error instanceof ApiError ? new ApiError(error.code, `no backup with id ${input.backupId}`, 'backupId') : error;
     });
@@ -68,7 +73,13 @@ export class RestoreService {
     const callbackUrl = input.callbackUrl ?? null;
     return this.#runs.start<RestoreBackupWorkflow>(user, {
       workflowType: 'restoreBackup',
-      lock: destinationLock(input.destination),
+      needs: runNeeds({
+        workflow: 'restoreBackup',
+        target: backup.target,
+        destination: input.destination,
+        backupSource: backup.source.connection,
+      }),
+      lock,
       request: input,
       callbackUrl,
       args: (restoreId) => [

@@ -46,6 +46,7 @@ export const backupRoutes = [
   restRoute({
     method: 'POST',
     path: '/api/v1/backups/trigger/{source+}',
+    scope: 'backups:write',
     summary: 'Start a backup of a database now (seed 001)',
     params: z.object({ source: sourcePathSchema }),
     headers: idempotencyHeadersSchema,
@@ -72,6 +73,7 @@ export const backupRoutes = [
   restRoute({
     method: 'GET',
     path: '/api/v1/backups',
+    scope: 'backups:read',
     summary: "The caller's backup log, newest first: backups in the targets plus running, failed and cancelled runs",
     query: listBackupsQuerySchema,
     responses: {
@@ -92,6 +94,7 @@ export const backupRoutes = [
   restRoute({
     method: 'GET',
     path: '/api/v1/backups/{id}',
+    scope: 'backups:read',
     summary: 'One backup (its owner only)',
     params: backupRefSchema,
     responses: { 200: { description: 'The backup', schema: seedBackupSchema } },
@@ -101,6 +104,7 @@ export const backupRoutes = [
   restRoute({
     method: 'GET',
     path: '/api/v1/backups/{id}/download',
+    scope: 'backups:read',
     summary: "The backup's bytes: a redirect to a presigned URL for S3 targets, the file itself for file targets",
     params: backupRefSchema,
     responses: {

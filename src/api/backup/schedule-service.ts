@@ -1,4 +1,5 @@
 // Backup schedules as Temporal Schedules: create, read, list, change, pause, run now and delete, owner only.
+import { runNeeds } from '../../control/run-needs.ts';
 import {
   ScheduleAlreadyRunning,
   ScheduleNotFoundError,
@@ -53,6 +54,11 @@ export class ScheduleService {
 
   async create(user: AuthenticatedUser, input: CreateScheduleInput): Promise<ScheduleView> {
     await this.check(input);
+    await this.deps.access.require(
+      user,
+      runNeeds({ workflow: 'backupDatabase', source: input.source, target: input.target }),
+      'schedule.create',
+    );
     const scheduleId = scheduleIdFor(user.id, input.name);
     const memo: ScheduleOwnerMemo = { ownerId: user.id, ownerName: user.name, name: input.name };
     try {
@@ -117,6 +123,11 @@ export class ScheduleService {
       callbackUrl: input.callbackUrl !== undefined ? input.callbackUrl : current.callbackUrl,
     };
     await this.check(next);
+    await this.deps.access.require(
+      user,
+      runNeeds({ workflow: 'backupDatabase', source: next.source, target: next.target }),
+      'schedule.update',
+    );
     const handle = this.deps.temporal.schedule.getHandle(current.scheduleId);
     try {
       await handle.update((previous) => {

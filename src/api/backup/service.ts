@@ -1,4 +1,6 @@
 // On-demand backups, the backup log and downloads: the logic behind tRPC and REST.
+import type { Need } from '../../control/policy.ts';
+import { runNeeds } from '../../control/run-needs.ts';
 import type { Readable } from 'node:stream';
 import type { AuthenticatedUser } from '../../control/tokens.ts';
 import { manifestKeyFor, type BackupState } from '../../workflows/backup/contracts.ts';
@@ -61,6 +63,7 @@ export class BackupService {
     const callbackUrl = input.callbackUrl ?? null;
     const started = await this.#runs.start<BackupDatabaseWorkflow>(user, {
       workflowType: 'backupDatabase',
+      needs: runNeeds({ workflow: 'backupDatabase', source: input.source, target: input.target }),
       lock: backupSourceLock(input.source),
       request: input,
       callbackUrl,
@@ -80,6 +83,8 @@ export class BackupService {
       ],
       attributes: { source: `${input.source.connection}/${input.source.database}`, destination: input.target },
       memo: { request: { format: input.format, compression: input.compression } satisfies BackupRequestMemo },
+      // mysqldump is one session whatever `threads` says; mydumper opens `threads`.
+      source: { connection: input.source.connection, threads: input.format === 'mydumper' ? input.threads : 1 },
     });
     return { ...started, target: input.target };
   }
@@ -172,6 +177,20 @@ export class BackupService {
       throw new ApiError('CONFLICT', `backup ${id} is ${view.status}; only a succeeded backup can be downloaded`, 'id');
     if (!view.available || !view.key || !Object.hasOwn(this.deps.config.targets, view.target))
       throw new ApiError('NOT_FOUND', `backup ${id} is no longer in target "${view.target}" (deleted by retention or by hand)`, 'id');
+    // A download exposes the source's data: whoever fetches it may restore from the target and read the source.
+    const needs: Need[] = [
+      { action: 'restore', kind: 'target', name: view.target, field: 'id' },
+      { action: 'read', kind: 'connection', name: view.source.connection, field: 'id' },
+    ];
+    await this.deps.access.require(user, needs, 'backup.download');
+    await this.deps.access.record({
+      actor: user.name,
+      actorUserId: user.id,
+      action: 'backup.download',
+      resource: `${view.target}/${view.key}`,
+      runId: id,
+      detail: { source: `${view.source.connection}/${view.source.database}` },
+    });
     return view as BackupView & { key: string };
   }
 

@@ -59,6 +59,7 @@ export const copyRoutes = [
   restRoute({
     method: 'POST',
     path: '/api/db-copies',
+    scope: 'copies:write',
     summary: 'Start a database copy',
     headers: idempotencyHeadersSchema,
     body: seedStartCopySchema,
@@ -79,6 +80,7 @@ export const copyRoutes = [
   restRoute({
     method: 'GET',
     path: '/api/db-copies',
+    scope: 'copies:read',
     summary: "List the caller's copies, newest first",
     responses: { 200: { description: 'Copies', schema: z.object({ data: z.array(seedCopySchema) }) } },
     handle: async ({ user, services }) => ({ status: 200, body: { data: (await services.copies.list(user, 50)).map(toSeedCopy) } }),
@@ -86,6 +88,7 @@ export const copyRoutes = [
   restRoute({
     method: 'GET',
     path: '/api/db-copies/{id}',
+    scope: 'copies:read',
     summary: 'Get a copy (creator only)',
     params: copyRefSchema,
     unknownIdsAre: 'copy',
@@ -96,6 +99,7 @@ export const copyRoutes = [
   restRoute({
     method: 'POST',
     path: '/api/db-copies/{id}/cancel',
+    scope: 'copies:write',
     summary: 'Cancel a copy (creator only): its tools are stopped and what it created is dropped',
     params: copyRefSchema,
     unknownIdsAre: 'copy',

@@ -3,11 +3,12 @@ import type { AuthenticatedUser } from '../../control/tokens.ts';
 import type { RunRecord } from '../../control/runs.ts';
 import type { CopyState, CopyStatus, TableCount } from '../../workflows/copy/contracts.ts';
 import type { copyDatabase } from '../../workflows/copy/copy-database.ts';
-import { findCopyRequestProblem } from '../../shared/copy-rules.ts';
+import { runNeeds } from '../../control/run-needs.ts';
+import { findCopyRequestProblem, findSameServerProblem } from '../../shared/copy-rules.ts';
 import { checkCallbackUrl } from '../callback-url.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
-import { destinationLock } from '../runs/locks.ts';
+import { serverDestinationLock } from '../runs/locks.ts';
 import { RunService, type RunKind, type StartedRun } from '../runs/run-service.ts';
 import type { StartCopyInput } from './schemas.ts';
 
@@ -76,13 +77,18 @@ export class CopyService {
 
   /** Checks the request, then starts copyDatabase under the destination's lock. */
   async start(user: AuthenticatedUser, input: StartCopyInput): Promise<StartedRun> {
-    const problem = findCopyRequestProblem(this.deps.config, input);
+    const servers = this.deps.servers;
+    const problem =
+      findCopyRequestProblem(this.deps.config, input) ??
+      (await findSameServerProblem(this.deps.config, (a, b) => servers.same(a, b), input));
     if (problem) throw new ApiError(problem.kind === 'forbidden' ? 'FORBIDDEN' : 'BAD_REQUEST', problem.message, problem.field);
+    const lock = await serverDestinationLock(servers, input.destination);
     if (input.callbackUrl) await checkCallbackUrl(input.callbackUrl, this.deps.config.webhooks.allowPrivateNetworks, 'callbackUrl');
     const callbackUrl = input.callbackUrl ?? null;
     return this.#runs.start<typeof copyDatabase>(user, {
       workflowType: 'copyDatabase',
-      lock: destinationLock(input.destination),
+      needs: runNeeds({ workflow: 'copyDatabase', source: input.source, destination: input.destination }),
+      lock,
       request: input,
       callbackUrl,
       args: (copyId) => [
@@ -100,6 +106,7 @@ export class CopyService {
         source: `${input.source.connection}/${input.source.database}`,
         destination: `${input.destination.connection}/${input.destination.database}`,
       },
+      source: { connection: input.source.connection, threads: input.threads },
     });
   }
 

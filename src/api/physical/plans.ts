@@ -1,5 +1,6 @@
 // Physical backup plans: a full on one cron and incrementals on another, as two Temporal Schedules
 // that share one plan id (the manifests' scheduleId), so retention sees the plan's whole chain.
+import { runNeeds } from '../../control/run-needs.ts';
 import {
   ScheduleAlreadyRunning,
   ScheduleNotFoundError,
@@ -43,6 +44,11 @@ export class PhysicalPlanService {
       throw new ApiError('BAD_REQUEST', `no connection named "${input.connection}"`, 'connection');
     if (!Object.hasOwn(this.deps.config.targets, input.target))
       throw new ApiError('BAD_REQUEST', `no target named "${input.target}"`, 'target');
+    await this.deps.access.require(
+      user,
+      runNeeds({ workflow: 'physicalBackup', connection: input.connection, target: input.target }),
+      'physical-plan.create',
+    );
     const planId = physicalPlanIdFor(user.id, input.name);
     const created: string[] = [];
     try {

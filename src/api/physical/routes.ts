@@ -37,6 +37,7 @@ export const physicalRoutes = [
   restRoute({
     method: 'POST',
     path: '/api/v1/backups/physical/{connection}',
+    scope: 'backups:write',
     summary:
       'Start a physical backup (mariabackup) of the whole server behind a connection: full, or incremental on the newest piece of its chain',
     params: z.object({ connection: connectionName }),
@@ -58,6 +59,7 @@ export const physicalRoutes = [
   restRoute({
     method: 'GET',
     path: '/api/v1/backups/physical/{id}',
+    scope: 'backups:read',
     summary: 'A physical backup run (state, LSNs, chain and parent), by id (creator only)',
     params: backupRefSchema,
     responses: { 200: { description: 'The run', schema: runStateSchema } },
@@ -67,6 +69,7 @@ export const physicalRoutes = [
   restRoute({
     method: 'POST',
     path: '/api/v1/backups/chain-restores',
+    scope: 'restores:write',
     summary:
       'Restore a chain of physical backups (up to a backup id, or the newest piece of a connection before a time) into a folder or one database into a connection',
     headers: idempotencyHeadersSchema,
@@ -85,6 +88,7 @@ export const physicalRoutes = [
   restRoute({
     method: 'GET',
     path: '/api/v1/backups/chain-restores/{id}',
+    scope: 'restores:read',
     summary: 'A chain restore (steps, chain, where it went), by id (creator only)',
     params: chainRestoreRefSchema,
     responses: { 200: { description: 'The restore', schema: runStateSchema } },

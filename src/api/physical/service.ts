@@ -1,8 +1,11 @@
 // Physical backups and chain restores through the API: start, read, list and cancel, each run
 // visible only to the user who started it (the control schema's runs, like copies and restores).
+import { listPhysicalManifests } from '../../activities/catalog/physical-manifests.ts';
+import { runNeeds } from '../../control/run-needs.ts';
 import type { AuthenticatedUser } from '../../control/tokens.ts';
 import type { RunRecord } from '../../control/runs.ts';
-import { findDestinationProblem } from '../../shared/copy-rules.ts';
+import { findDestinationProblem, findSameServerProblem } from '../../shared/copy-rules.ts';
+import { findRestoreFolderProblem } from '../../shared/restore-folder.ts';
 import type {
   ChainDelivery,
   PhysicalBackupState,
@@ -13,7 +16,7 @@ import type {
 import { checkCallbackUrl } from '../callback-url.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
-import { chainDeliveryLock, physicalServerLock } from '../runs/locks.ts';
+import { physicalServerLock, serverChainDeliveryLock } from '../runs/locks.ts';
 import { RunService, type RunKind, type StartedRun } from '../runs/run-service.ts';
 import type { StartChainRestoreInput, TriggerPhysicalBackupInput } from './schemas.ts';
 
@@ -103,6 +106,7 @@ export class PhysicalService {
     const callbackUrl = input.callbackUrl ?? null;
     return this.#backups.start<PhysicalBackupWorkflow>(user, {
       workflowType: 'physicalBackup',
+      needs: runNeeds({ workflow: 'physicalBackup', connection: input.connection, target: input.target }),
       lock: physicalServerLock(input.connection),
       request: input,
       callbackUrl,
@@ -122,6 +126,7 @@ export class PhysicalService {
         },
       ],
       attributes: { source: input.connection, destination: input.target },
+      source: { connection: input.connection, threads: input.threads, field: 'connection' },
     });
   }
 
@@ -138,14 +143,24 @@ export class PhysicalService {
     this.checkTarget(input.target);
     const deliver = deliveryOf(input);
     if (deliver.kind === 'database') {
-      const problem = findDestinationProblem(this.deps.config, deliver.destination);
+      const servers = this.deps.servers;
+      const problem =
+        findDestinationProblem(this.deps.config, deliver.destination) ??
+        (await findSameServerProblem(this.deps.config, (a, b) => servers.same(a, b), { destination: deliver.destination }));
       if (problem) throw new ApiError(problem.kind === 'forbidden' ? 'FORBIDDEN' : 'BAD_REQUEST', problem.message, `to.${problem.field}`);
-    }
+    } else await this.checkFolder(deliver.path);
     await this.checkCallback(input.callbackUrl);
     const callbackUrl = input.callbackUrl ?? null;
+    const lock = await serverChainDeliveryLock(this.deps.servers, deliver);
     return this.#chains.start<RestoreChainWorkflow>(user, {
       workflowType: 'restoreChain',
-      lock: chainDeliveryLock(deliver),
+      needs: runNeeds({
+        workflow: 'restoreChain',
+        target: input.target,
+        destination: deliver.kind === 'database' ? deliver.destination : null,
+        pieceSources: await this.pieceSources(input),
+      }),
+      lock,
       request: input,
       callbackUrl,
       args: (restoreId) => [
@@ -185,6 +200,30 @@ export class PhysicalService {
   /** Cancels the chain restore, or returns null when `id` is not one of this user's chain restores. */
   async cancelChain(user: AuthenticatedUser, id: string): Promise<ChainRestoreView | null> {
     return (await this.#chains.find(user, id)) ? this.#chains.cancel(user, id) : null;
+  }
+
+  /**
+   * The connections whose backups the chain restore would read: the asked connection, or the
+   * connection of the asked piece (a chain never mixes servers; the worker checks every piece again).
+   */
+  private async pieceSources(input: StartChainRestoreInput): Promise<string[]> {
+    if (input.chain.connection) return [input.chain.connection];
+    if (!input.chain.backupId) return [];
+    try {
+      const { manifests } = await listPhysicalManifests(this.deps.stores.get(input.target), 'physical-');
+      const piece = manifests.find((m) => m.id === input.chain.backupId);
+      return piece ? [piece.source.connection] : [];
+    } catch {
+      // The target cannot be read now: the worker resolves the chain and checks each piece's connection.
+      return [];
+    }
+  }
+
+  /** A folder restore writes only strictly inside the config's restoreRoots, never into a datadir, workDir or system directory. */
+  private async checkFolder(folder: string): Promise<void> {
+    const { restoreRoots, workDir } = this.deps.config;
+    const problem = await findRestoreFolderProblem(folder, { restoreRoots, workDir, datadirs: await this.deps.datadirs.all() });
+    if (problem) throw new ApiError(problem.kind === 'forbidden' ? 'FORBIDDEN' : 'BAD_REQUEST', problem.message, 'to.folder');
   }
 
   private checkTarget(target: string): void {

@@ -88,6 +88,7 @@ export const pullRoutes = [
   restRoute({
     method: 'POST',
     path: '/api/v1/pulls',
+    scope: 'pulls:write',
     summary: 'Start a sanitized pull of a configured profile (seed 002), or with dryRun only show what it would do',
     headers: idempotencyHeadersSchema,
     body: restStartPullSchema,
@@ -119,6 +120,7 @@ export const pullRoutes = [
   restRoute({
     method: 'GET',
     path: '/api/v1/pulls',
+    scope: 'pulls:read',
     summary: "The caller's pulls, newest first (the seed's backfill:status)",
     query: listPullsQuerySchema,
     responses: { 200: { description: 'Pulls', schema: z.object({ data: z.array(restPullSchema) }) } },
@@ -129,6 +131,7 @@ export const pullRoutes = [
   restRoute({
     method: 'GET',
     path: '/api/v1/pulls/{id}',
+    scope: 'pulls:read',
     summary: 'One pull (its creator only)',
     params: pullRefSchema,
     unknownIdsAre: 'pull',
@@ -139,6 +142,7 @@ export const pullRoutes = [
   restRoute({
     method: 'POST',
     path: '/api/v1/pulls/{id}/cancel',
+    scope: 'pulls:write',
     summary: 'Cancel a pull (its creator only); its workspace is dropped',
     params: pullRefSchema,
     unknownIdsAre: 'pull',

@@ -1,10 +1,11 @@
 // Starting, reading, listing, cancelling and dry-running sanitized pulls, and their hourly orphan sweep.
+import { runNeeds } from '../../control/run-needs.ts';
 import { randomUUID } from 'node:crypto';
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
 import type { AuthenticatedUser } from '../../control/tokens.ts';
 import type { RunRecord } from '../../control/runs.ts';
 import type { DbferryConfig } from '../../config/schema.ts';
-import { findDestinationProblem, sameDatabase } from '../../shared/copy-rules.ts';
+import { findDestinationProblem, findSameServerProblem, sameDatabase, type RequestProblem } from '../../shared/copy-rules.ts';
 import type { DryRunRow, PullState } from '../../workflows/pull/contracts.ts';
 import type { DryRunPullInput, StartPullInput } from './schemas.ts';
 import { runSearchAttributes } from '../../shared/temporal.ts';
@@ -14,7 +15,7 @@ import type { cleanupPullWorkspaces, sanitizedPullDryRun } from '../../workflows
 import { checkCallbackUrl } from '../callback-url.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
-import { destinationLock } from '../runs/locks.ts';
+import { serverDestinationLock } from '../runs/locks.ts';
 import { RunService, type StartedRun } from '../runs/run-service.ts';
 
 /** A pull as the API shows it: the seed's backfill:status columns and the live state. */
@@ -49,20 +50,27 @@ export class PullService {
     return profile;
   }
 
-  /** The checks any pull must pass before it starts: the destination may be written, and is not the source. */
-  private checkDestination(name: string, profile: PullProfile): void {
+  /**
+   * The checks any pull must pass before it starts: the destination may be written, is not the
+   * source, and neither is the control schema through any connection to its server.
+   */
+  private async checkDestination(name: string, profile: PullProfile): Promise<void> {
+    const refuse = (problem: RequestProblem): ApiError =>
+      new ApiError(problem.kind === 'forbidden' ? 'FORBIDDEN' : 'BAD_REQUEST', `profile "${name}": ${problem.message}`, 'profile');
     const problem = findDestinationProblem(this.deps.config, profile.destination);
-    if (problem)
-      throw new ApiError(problem.kind === 'forbidden' ? 'FORBIDDEN' : 'BAD_REQUEST', `profile "${name}": ${problem.message}`, 'profile');
+    if (problem) throw refuse(problem);
     if (sameDatabase(this.deps.config, profile.source, profile.destination)) {
       throw new ApiError('BAD_REQUEST', `profile "${name}": the destination is the source database itself`, 'profile');
     }
+    const servers = this.deps.servers;
+    const serverProblem = await findSameServerProblem(this.deps.config, (a, b) => servers.same(a, b), profile);
+    if (serverProblem) throw refuse(serverProblem);
   }
 
   /** Starts a pull, or returns the one this user started with the same idempotency key. */
   async start(user: AuthenticatedUser, input: StartPullInput): Promise<StartedRun> {
     const profile = this.profile(input.profile);
-    this.checkDestination(input.profile, profile);
+    await this.checkDestination(input.profile, profile);
     const callbackUrl = input.callbackUrl ?? profile.callbackUrl ?? null;
     if (callbackUrl) await checkCallbackUrl(callbackUrl, this.deps.config.webhooks.allowPrivateNetworks, 'callbackUrl');
     await this.ensureCleanupSchedule();
@@ -70,7 +78,8 @@ export class PullService {
     // A pull writes its destination like a copy: one run per destination, whichever kind.
     return this.#runs.start<typeof sanitizedPull>(user, {
       workflowType: 'sanitizedPull',
-      lock: destinationLock(profile.destination, 'profile'),
+      needs: runNeeds({ workflow: 'sanitizedPull', source: profile.source.connection, destination: profile.destination.connection }),
+      lock: await serverDestinationLock(this.deps.servers, profile.destination, 'profile'),
       request: input,
       callbackUrl,
       args: (pullId) => [
@@ -80,13 +89,20 @@ export class PullService {
         source: `${profile.source.connection}/${profile.source.database}`,
         destination: `${profile.destination.connection}/${profile.destination.database}`,
       },
+      // The profile's threads: mydumper and the workspace sessions on the source's server.
+      source: { connection: profile.source.connection, threads: profile.threads, field: 'profile', threadsField: 'profile' },
     });
   }
 
   /** The seed's --dry-run: the worker plans the pull against the source and counts rows; nothing is written. */
   async dryRun(user: AuthenticatedUser, input: DryRunPullInput): Promise<DryRunRow[]> {
     const profile = this.profile(input.profile);
-    this.checkDestination(input.profile, profile);
+    await this.checkDestination(input.profile, profile);
+    await this.deps.access.require(
+      user,
+      runNeeds({ workflow: 'sanitizedPull', source: profile.source.connection, destination: profile.destination.connection }),
+      'pull.dry-run',
+    );
     try {
       return await this.deps.temporal.workflow.execute<typeof sanitizedPullDryRun>('sanitizedPullDryRun', {
         taskQueue: this.deps.config.taskQueue,
@@ -107,7 +123,16 @@ export class PullService {
   }
 
   /** Drops workspaces older than maxAgeMinutes now (the hourly schedule does the same). */
-  async cleanup(_user: AuthenticatedUser, input: { maxAgeMinutes: number; dryRun: boolean }) {
+  async cleanup(user: AuthenticatedUser, input: { maxAgeMinutes: number; dryRun: boolean }) {
+    // Dropping workspaces is for admins (the router refuses others too; this holds for any caller).
+    if (user.role !== 'admin') throw new ApiError('FORBIDDEN', `pulls.cleanup is for admins; ${user.name} is not one`);
+    await this.deps.access.record({
+      actor: user.name,
+      actorUserId: user.id,
+      action: 'pull.cleanup',
+      resource: 'pull workspaces',
+      detail: input,
+    });
     return this.deps.temporal.workflow.execute<typeof cleanupPullWorkspaces>('cleanupPullWorkspaces', {
       taskQueue: this.deps.config.taskQueue,
       workflowId: `pull-cleanup:${randomUUID()}`,

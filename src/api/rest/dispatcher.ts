@@ -6,7 +6,9 @@ import { pipeline } from 'node:stream/promises';
 import type { z } from 'zod';
 import type { AuthenticatedUser } from '../../control/tokens.ts';
 import type { ApiServices } from '../context.ts';
+import { refuseScope } from '../../control/policy.ts';
 import { ApiError, httpStatusOf, invalidInput } from '../errors.ts';
+import { unavailableError } from '../limits/unavailable.ts';
 import type { AnyRestRoute, RestReply } from './route.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -68,7 +70,35 @@ function decodeParams(raw: Record<string, string>): Record<string, string> {
   );
 }
 
-/** Reads a JSON body of at most 64 KiB; anything larger or malformed is refused. */
+/**
+ * The query string's parameters, each percent-decoded (`+` is a space); malformed encoding is a 400
+ * naming the parameter (URLSearchParams would pass `%ZZ` through and turn bad UTF-8 into U+FFFD).
+ */
+function decodeQuery(search: string): Record<string, string> {
+  const query: Record<string, string> = {};
+  for (const pair of search.replace(/^\?/, '').split('&')) {
+    if (!pair) continue;
+    const eq = pair.indexOf('=');
+    const [rawName, rawValue] = eq === -1 ? [pair, ''] : [pair.slice(0, eq), pair.slice(eq + 1)];
+    const decode = (text: string) => decodeURIComponent(text.replace(/\+/g, ' '));
+    let name: string;
+    try {
+      name = decode(rawName);
+    } catch {
+      throw new ApiError('BAD_REQUEST', 'a query parameter name is not valid percent-encoding', '(query)');
+    }
+    try {
+      query[name] = decode(rawValue);
+    } catch {
+      throw new ApiError('BAD_REQUEST', 'is not valid percent-encoding', name.slice(0, 64));
+    }
+  }
+  return query;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Reads a JSON object body of at most 64 KiB; anything larger, malformed or not an object is refused. */
 async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   const tooLarge = () => new ApiError('PAYLOAD_TOO_LARGE', `request body exceeds ${MAX_BODY_BYTES} bytes`);
   if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) throw tooLarge();
@@ -79,13 +109,24 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY_BYTES) throw tooLarge();
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (!text) return {};
+  let text: string;
   try {
-    return JSON.parse(text) as unknown;
+    text = utf8.decode(Buffer.concat(chunks));
+  } catch (error) {
+    throw new ApiError('BAD_REQUEST', 'the request body is not valid UTF-8', undefined, { cause: error });
+  }
+  if (!text) return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text) as unknown;
   } catch (error) {
     throw new ApiError('BAD_REQUEST', 'the request body is not valid JSON', undefined, { cause: error });
   }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    const kind = body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`;
+    throw new ApiError('BAD_REQUEST', `the request body must be a JSON object, not ${kind}`);
+  }
+  return body;
 }
 
 /** Writes a JSON answer. */
@@ -104,19 +145,29 @@ async function send(res: ServerResponse, reply: RestReply): Promise<void> {
   else sendJson(res, reply.status, reply.body, reply.headers);
 }
 
-const refusal = (res: ServerResponse, error: ApiError, headers: Record<string, string> = {}) =>
-  sendJson(res, httpStatusOf[error.code], { message: error.message, field: error.field ?? null }, headers);
+const refusal = (res: ServerResponse, error: ApiError, headers: Record<string, string> = {}) => {
+  const retry: Record<string, string> = error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
+  sendJson(res, httpStatusOf[error.code], { message: error.message, field: error.field ?? null }, { ...retry, ...headers });
+};
 
 export interface RestDispatcherOptions {
   services: ApiServices;
+  /** The caller of a request with a valid bearer token, else null; may refuse it (429 over its rate). */
   authenticate(req: IncomingMessage): Promise<AuthenticatedUser | null>;
+  /** Admits a request to a public route (the health check), which is not authenticated: may refuse it (429). */
+  admitPublic?(req: IncomingMessage): void;
 }
 
 /** A request handler for the route tables; paths outside them answer 404 (405 for a known path and another method). */
-export function createRestDispatcher(routes: readonly AnyRestRoute[], { services, authenticate }: RestDispatcherOptions) {
+export function createRestDispatcher(routes: readonly AnyRestRoute[], { services, authenticate, admitPublic }: RestDispatcherOptions) {
   const compiled = routes.map(compile);
   return async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return refusal(res, new ApiError('BAD_REQUEST', 'the request target is not a valid URL path'));
+    }
     const parts = url.pathname.split('/').slice(1);
     const matches = compiled.flatMap((c) => {
       const raw = match(c, parts);
@@ -125,7 +176,8 @@ export function createRestDispatcher(routes: readonly AnyRestRoute[], { services
     const chosen = matches.filter((m) => m.route.method === req.method).sort((a, b) => b.literals - a.literals)[0];
     try {
       let user: AuthenticatedUser | null = null;
-      if (!chosen?.route.public) {
+      if (chosen?.route.public) admitPublic?.(req);
+      else {
         if (!matches.length && !url.pathname.startsWith('/api/')) throw new ApiError('NOT_FOUND', 'not found');
         // Everything under /api/ but the public routes answers 401 first, known path or not.
         if (!matches.length || !matches.every((m) => m.route.public)) {
@@ -139,6 +191,9 @@ export function createRestDispatcher(routes: readonly AnyRestRoute[], { services
         }
       }
       const { route, raw } = chosen!;
+      // The caller's role and the token's scopes, before the request is even parsed.
+      const refused = user && route.scope ? refuseScope(user, route.scope) : null;
+      if (refused) throw new ApiError('FORBIDDEN', refused);
       const decoded = decodeParams(raw);
       let params: unknown;
       try {
@@ -147,7 +202,7 @@ export function createRestDispatcher(routes: readonly AnyRestRoute[], { services
         if (!route.unknownIdsAre) throw error;
         throw new ApiError('NOT_FOUND', `no ${route.unknownIdsAre} with id ${(decoded.id ?? '').slice(0, 64)}`, 'id');
       }
-      const query = parse(route.query, Object.fromEntries(url.searchParams));
+      const query = route.query ? parse(route.query, decodeQuery(url.search)) : undefined;
       const headerNames = Object.keys(route.headers?.shape ?? {});
       const headers = parse(route.headers, Object.fromEntries(headerNames.map((name) => [name, req.headers[name.toLowerCase()]])));
       const body = route.body ? parse(route.body, await readJsonBody(req)) : undefined;
@@ -155,6 +210,9 @@ export function createRestDispatcher(routes: readonly AnyRestRoute[], { services
     } catch (error) {
       if (error instanceof ApiError) return refusal(res, error.renamed(REST_FIELD_NAMES));
       console.error(`${req.method} ${url.pathname}: ${(error as Error).message}`);
+      // A dependency that does not answer is a 503 with Retry-After, its driver's words only in the log.
+      const unavailable = unavailableError(error);
+      if (unavailable && !res.headersSent) return refusal(res, unavailable);
       if (!res.headersSent) sendJson(res, 500, { message: 'internal error', field: null });
       else res.destroy();
     }

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { AuthenticatedUser } from '../../control/tokens.ts';
 import type { ApiServices } from '../context.ts';
+import type { Scope } from '../../control/policy.ts';
 
 export type RestMethod = 'GET' | 'POST';
 
@@ -44,6 +45,8 @@ export interface RestRoute<P, Q, H, B> {
   description?: string;
   /** Answers without a bearer token (the health check, the OpenAPI document). */
   public?: boolean;
+  /** The scope a caller's role and token must allow (every route but the public ones has one). */
+  scope?: Scope;
   /** Path parameters, by the names in `path`; each is percent-decoded first. */
   params?: P;
   query?: Q;

@@ -1,5 +1,5 @@
 // The one run life-cycle of the API, for every job: claim the request (idempotency), start its
-// workflow under its lock (409 while another run holds it), read its memo state, cancel it.
+// workflow under its lock (409 while another run holds it; 422 for a key reused for another request), read its memo state, cancel it.
 import { randomUUID } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
@@ -15,6 +15,8 @@ import { runSearchAttributes } from '../../shared/temporal.ts';
 import type { ApiDeps } from '../deps.ts';
 import { ApiError } from '../errors.ts';
 import { lockConflict, type RunLock } from './locks.ts';
+import type { Need } from '../../control/policy.ts';
+import { claimWithinCaps, type RunSource } from './caps.ts';
 
 export type RunStatus = CopyStatus;
 
@@ -47,6 +49,10 @@ export interface StartRun<W extends Workflow> {
   attributes: { source: string; destination: string };
   /** Memo entries beside `state`. */
   memo?: Record<string, unknown>;
+  /** The permissions the run needs (src/control/run-needs.ts); checked before anything is claimed or started. */
+  needs: readonly Need[];
+  /** The connection the run reads from and the threads it opens there, for the run caps (none: only the per-user cap). */
+  source?: RunSource;
 }
 
 export interface StartedRun {
@@ -98,18 +104,29 @@ export class RunService<S extends RunStateBase, V> {
   /** Starts a run, or returns the one this user started with the same idempotency key and request. */
   async start<W extends Workflow>(user: AuthenticatedUser, run: StartRun<W>): Promise<StartedRun> {
     const { kind } = this.runKind;
-    const { record, created } = await this.deps.runs.claim({
-      id: randomUUID(),
-      kind,
-      workflowId: run.lock.workflowId,
-      createdByUserId: user.id,
-      idempotencyKey: run.request.idempotencyKey ?? null,
-      callbackUrl: run.callbackUrl,
-      request: run.request,
-    });
+    await this.deps.access.require(user, run.needs, `${kind}.start`);
+    // The claim is the run's reservation: made under the run caps' lock, refused (429) over a cap.
+    const { record, created } = await claimWithinCaps(this.deps, user, run.source ?? null, (db) =>
+      this.deps.runs.claim(
+        {
+          id: randomUUID(),
+          kind,
+          workflowId: run.lock.workflowId,
+          createdByUserId: user.id,
+          idempotencyKey: run.request.idempotencyKey ?? null,
+          callbackUrl: run.callbackUrl,
+          request: run.request,
+        },
+        db,
+      ),
+    );
     if (!created) {
       if (!sameRequest(record.request, run.request)) {
-        throw new ApiError('CONFLICT', `was used for another ${this.runKind.noun} request (${record.id}); use a new key`, 'idempotencyKey');
+        throw new ApiError(
+          'UNPROCESSABLE_CONTENT',
+          `was used for another ${this.runKind.noun} request (${record.id}); use a new key`,
+          'idempotencyKey',
+        );
       }
       return { id: record.id, status: (await this.state(record)).status, created: false };
     }
@@ -132,6 +149,14 @@ export class RunService<S extends RunStateBase, V> {
       await this.deps.runs.remove(record.id);
       throw error instanceof WorkflowExecutionAlreadyStartedError ? lockConflict(run.lock) : error;
     }
+    await this.deps.access.record({
+      actor: user.name,
+      actorUserId: user.id,
+      action: `${kind}.start`,
+      resource: `${run.attributes.source} -> ${run.attributes.destination}`,
+      runId: record.id,
+      detail: { workflowId: run.lock.workflowId, tokenId: user.tokenId ?? null },
+    });
     return { id: record.id, status: 'queued', created: true };
   }
 
@@ -160,6 +185,13 @@ export class RunService<S extends RunStateBase, V> {
     if (!record) throw new ApiError('NOT_FOUND', `no ${this.runKind.noun} with id ${id}`, 'id');
     if (record.runId && !isFinalStatus((await this.state(record)).status)) {
       await this.deps.temporal.workflow.getHandle(record.workflowId, record.runId).cancel();
+      await this.deps.access.record({
+        actor: user.name,
+        actorUserId: user.id,
+        action: `${this.runKind.kind}.cancel`,
+        resource: record.workflowId,
+        runId: id,
+      });
     }
     return this.get(user, id);
   }

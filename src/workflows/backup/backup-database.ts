@@ -46,6 +46,7 @@ export async function backupDatabase(input: BackupWorkflowInput): Promise<Backup
     cancelSignal: cancelBackupSignal,
     failureType: 'BackupFailed',
     callbackUrl: input.callbackUrl,
+    authorize: { workflow: 'backupDatabase', requestedBy: input.requestedBy, source: input.source, target: input.target },
     webhookPayload: (base, s) => ({ ...base, target, key: s.key, size: s.size, sha256: s.sha256 }),
     applyRetention: retention ? () => applyRetention({ target, source, scheduleId, retention, keep: key }) : undefined,
     firstPhase: 'validating',

@@ -29,6 +29,13 @@ export async function restoreBackup(input: RestoreWorkflowInput): Promise<Restor
     cancelSignal: cancelRestoreSignal,
     failureType: 'RestoreFailed',
     callbackUrl: input.callbackUrl,
+    authorize: {
+      workflow: 'restoreBackup',
+      requestedBy: input.requestedBy,
+      target: input.target,
+      key: input.key,
+      destination: input.destination,
+    },
     webhookPayload: (base, s) => ({ ...base, backup_id: s.backupId, target: input.target, key: input.key }),
     firstPhase: 'validating',
     phaseStart: startOfRange(restorePhaseRange),

@@ -24,6 +24,7 @@ export async function copyDatabase(input: CopyWorkflowInput): Promise<CopyState>
     cancelSignal: cancelCopySignal,
     failureType: 'CopyFailed',
     callbackUrl: input.callbackUrl,
+    authorize: { workflow: 'copyDatabase', requestedBy: input.requestedBy, source: input.source, destination: input.destination },
     firstPhase: 'validating',
     phaseStart: startOfRange(copyPhaseRange),
     progressRange: withinCurrentPhase(copyPhaseRange),

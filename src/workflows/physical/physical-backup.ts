@@ -48,6 +48,7 @@ export async function physicalBackup(input: PhysicalBackupWorkflowInput): Promis
     failureType: 'BackupFailed',
     toolErrorAfterCancelWasAlwaysCancel: true,
     callbackUrl: input.callbackUrl,
+    authorize: { workflow: 'physicalBackup', requestedBy: input.requestedBy, connection: input.connection, target: input.target },
     webhookPayload: ({ id, status, ...times }, s) => ({
       id,
       status,

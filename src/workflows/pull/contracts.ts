@@ -58,17 +58,28 @@ export interface DryRunRow {
 /** Temp workspaces carry their creation time in the name, so a sweep can tell an orphan's age without any state. */
 export const WORKSPACE_PREFIX = '_dbferry_tmp_';
 
-/** `_dbferry_tmp_<unix seconds>_<random>`. */
+/**
+ * `_dbferry_tmp_<unix seconds>_<id>`: the id is the pull's id without dashes (32 hex digits, the
+ * whole id, for a workspace database; 8 for prefixed tables, which need the room for table names;
+ * 12 in workspaces made before), so the sweep can tell which pull a workspace belongs to.
+ */
 export const workspaceName = (unixSeconds: number, random: string): string =>
   `${WORKSPACE_PREFIX}${Math.floor(unixSeconds)}_${random
     .replace(/[^a-z0-9]/gi, '')
-    .slice(0, 12)
+    .slice(0, 32)
     .toLowerCase()}`;
+
+const WORKSPACE_NAME = /^_dbferry_tmp_(\d{9,11})_([a-z0-9]{1,32})$/;
 
 /** The creation time (unix seconds) in a workspace name, or null for a name that is not one. */
 export function workspaceCreatedAt(name: string): number | null {
-  const match = /^_dbferry_tmp_(\d{9,11})_[a-z0-9]{1,12}$/.exec(name);
+  const match = WORKSPACE_NAME.exec(name);
   return match ? Number(match[1]) : null;
+}
+
+/** The pull id (dashes removed, whole or its first characters) in a workspace name, or null. */
+export function workspacePullId(name: string): string | null {
+  return WORKSPACE_NAME.exec(name)?.[2] ?? null;
 }
 
 /** Progress at the start of each phase. */

@@ -7,6 +7,7 @@ import { cancelPullSignal, getPullStatusQuery } from './messages.ts';
 import { cleanupActivity, planningActivity, toolActivity } from '../runs/activity-options.ts';
 import { dumpThenLoad } from '../runs/dump-then-load.ts';
 import { newRunState, runJob } from '../runs/run-job.ts';
+import { pullWorkspaceHasWholeId } from '../runs/patches.ts';
 
 const { preparePull, recordPullWatermarks } = proxyActivities<Activities>(planningActivity);
 // Set-based SQL and the tools: long, heartbeating every second, killed on cancel.
@@ -36,6 +37,7 @@ export async function sanitizedPull(input: PullWorkflowInput): Promise<PullState
     cancelSignal: cancelPullSignal,
     failureType: 'PullFailed',
     callbackUrl: input.callbackUrl,
+    authorize: { workflow: 'sanitizedPull', requestedBy: input.requestedBy, profile: input.profile },
     webhookPayload: (base, s) => ({ ...base, profile, mode: s.mode, tables: s.tables.map((t) => t.table), rows_synced: s.rows }),
     firstPhase: 'validating',
     phaseStart: (phase) => pullPhaseProgress[phase],
@@ -50,9 +52,11 @@ export async function sanitizedPull(input: PullWorkflowInput): Promise<PullState
       const minutes = plan.deadlineMinutes;
       cancelAfter(minutes * 60_000, `the pull did not finish within ${minutes} minutes (the profile's deadlineMinutes) and was stopped`);
 
-      // Prefixed tables keep the name short, leaving table names more room within 64 characters.
+      // Prefixed tables keep the name short, leaving table names more room within 64 characters; a
+      // workspace database carries the whole pull id, which the orphan sweep asks Temporal about.
       const inDatabase = plan.workspaceStrategy === 'tables' ? source.database : null;
-      const workspace = workspaceName(Date.now() / 1000, pullId.replace(/-/g, '').slice(0, inDatabase ? 8 : 12));
+      const idLength = inDatabase ? 8 : pullWorkspaceHasWholeId() ? 32 : 12;
+      const workspace = workspaceName(Date.now() / 1000, pullId.replace(/-/g, '').slice(0, idLength));
       const ref = { pullId, workspaceConnection: plan.workspaceConnection, workspace, inDatabase };
       dropWorkspace = () => dropTempDatabase(ref);
       state.workspace = inDatabase ? `${inDatabase}.${workspace}_*` : workspace;

@@ -10,5 +10,11 @@ export const toolErrorAfterCancelIsCancel = (): boolean => patched('tool-error-a
 /** A cleanup that fails still publishes the final status (failed, saying what was left) and the webhook. */
 export const cleanupFailureIsReported = (): boolean => patched('cleanup-failure-is-reported');
 
+/** A run checks its user's permissions (the authorizeRun activity) before its work starts. */
+export const runsAreAuthorized = (): boolean => patched('runs-are-authorized');
+
 /** The chain restore's load is a step with its own progress range, and a step that fails is pending again. */
 export const chainStepsRevised = (): boolean => patched('restore-chain-steps-revised');
+
+/** A pull's workspace database carries the whole pull id in its name (12 characters of it before), for the orphan sweep. */
+export const pullWorkspaceHasWholeId = (): boolean => patched('pull-workspace-whole-id');

@@ -3,6 +3,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  proxyActivities,
   CancelledFailure,
   defineSignal,
   isCancellation,
@@ -14,7 +15,12 @@ import {
 import { describeFailure } from './failures.ts';
 import { legacyProgressSignalNames, runProgressSignal, type ProgressReport } from './messages.ts';
 import { sendWebhook } from './notify.ts';
-import { cleanupFailureIsReported, toolErrorAfterCancelIsCancel } from './patches.ts';
+import { cleanupFailureIsReported, runsAreAuthorized, toolErrorAfterCancelIsCancel } from './patches.ts';
+import { catalogActivity } from './activity-options.ts';
+import type { Activities } from '../../activities/index.ts';
+import type { AuthorizeRunInput } from '../../activities/access/authorize-run.ts';
+
+const { authorizeRun } = proxyActivities<Activities>(catalogActivity);
 import { trackRunState, type RunState, type RunOutcome, type RunStatus } from './run-state.ts';
 
 export type Range = readonly [number, number];
@@ -57,6 +63,8 @@ export interface Job<S extends RunState> {
    */
   toolErrorAfterCancelWasAlwaysCancel?: boolean;
   callbackUrl: string | null;
+  /** The run's user and the resources its input names: checked by the worker before the work starts. */
+  authorize?: AuthorizeRunInput;
   /** The webhook body: the base fields and the job's own. */
   webhookPayload?: (base: WebhookBase, state: S) => Record<string, unknown>;
   work(run: Run<S>): Promise<void>;
@@ -155,6 +163,7 @@ export async function runJob<S extends RunState>(job: Job<S>): Promise<S> {
       state.startedAt = new Date().toISOString();
       enter(job.firstPhase);
       await notify('running');
+      if (job.authorize && runsAreAuthorized()) await authorizeRun(job.authorize);
       await job.work(run);
     });
     outcome = 'succeeded';

@@ -8,8 +8,8 @@ import { ApiError } from '../../../src/api/errors.ts';
 import { destinationLock, physicalServerLock } from '../../../src/api/runs/locks.ts';
 import { RunService, type RunKind, type RunStateBase } from '../../../src/api/runs/run-service.ts';
 
-const alice = { id: 1, name: 'alice' };
-const bob = { id: 2, name: 'bob' };
+const alice = { id: 1, name: 'alice', role: 'operator' as const };
+const bob = { id: 2, name: 'bob', role: 'operator' as const };
 type State = RunStateBase & { progress: number };
 const kind: RunKind<State, State & { createdAt: string }> = {
   kind: 'copy',
@@ -49,7 +49,8 @@ function fakeDeps(
   const temporal = {
     workflow: { start, count, getHandle: () => ({ describe: async () => execution, cancel }) },
   };
-  const deps = { config: { taskQueue: 'q' }, runs, temporal } as unknown as ApiDeps;
+  const access = { require: async () => undefined, record: async () => undefined };
+  const deps = { config: { taskQueue: 'q' }, runs, temporal, access } as unknown as ApiDeps;
   return { deps, records, start, cancel, count };
 }
 
@@ -57,6 +58,7 @@ const request = (database = 'b', idempotencyKey?: string) => ({ destination: { c
 const startRun = (service: RunService<State, State>, user = alice, req = request(), lock = destinationLock(req.destination)) =>
   service.start(user, {
     workflowType: 'copyDatabase',
+    needs: [],
     lock,
     request: req,
     callbackUrl: null,
