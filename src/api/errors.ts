@@ -1,10 +1,20 @@
 // The API's refusals: one error type the services throw, mapped to tRPC codes and to REST statuses.
 
-type Code = 'BAD_REQUEST' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'METHOD_NOT_SUPPORTED' | 'CONFLICT' | 'PAYLOAD_TOO_LARGE';
+type Code =
+  | 'BAD_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_SUPPORTED'
+  | 'CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'TOO_MANY_REQUESTS';
 
 /** A refusal the API reports to the caller as-is: status code, message and the field it concerns. */
 export class ApiError extends Error {
   override name = 'ApiError';
+  /** Seconds the caller should wait before asking again (REST's `Retry-After`), for refusals that pass. */
+  readonly retryAfterSeconds?: number;
   /**
    * `message` is prefixed with `field: ` unless `named` says it already names its fields
    * (a list of validation issues, `a.b: …; c: …`).
@@ -13,9 +23,10 @@ export class ApiError extends Error {
     readonly code: Code,
     message: string,
     readonly field?: string,
-    options: { named?: boolean; cause?: unknown } = {},
+    options: { named?: boolean; cause?: unknown; retryAfterSeconds?: number } = {},
   ) {
     super(field && !options.named ? `${field}: ${message}` : message, { cause: options.cause });
+    if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   /** The same refusal for a caller that spells the field differently (`callbackUrl` is `callback_url` over REST). */
@@ -25,7 +36,7 @@ export class ApiError extends Error {
     if (!this.field || !name) return this;
     const field = [name, ...rest].join('.');
     const message = this.message.startsWith(`${this.field}: `) ? `${field}: ${this.message.slice(this.field.length + 2)}` : this.message;
-    return new ApiError(this.code, message, field, { named: true, cause: this });
+    return new ApiError(this.code, message, field, { named: true, cause: this, retryAfterSeconds: this.retryAfterSeconds });
   }
 }
 
@@ -37,6 +48,7 @@ export const httpStatusOf: Record<ApiError['code'], number> = {
   METHOD_NOT_SUPPORTED: 405,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  TOO_MANY_REQUESTS: 429,
 };
 
 /** One validation problem, as zod and Standard Schema report it. */
