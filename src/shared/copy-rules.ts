@@ -90,3 +90,43 @@ export function findCopyRequestProblem(
   }
   return null;
 }
+
+/** Whether two connections reach one server, as the servers say (ServerIdentities.same): the API and the worker each pass theirs. */
+export type SameServer = (a: string, b: string) => Promise<boolean>;
+
+/**
+ * The checks the config alone cannot make, because two connections of different host strings
+ * (`localhost` and `127.0.0.1`, a DNS alias, a socket) may reach one server: a source or destination
+ * that is the control schema through another connection to its server, and a destination that is
+ * the source itself. Run after the config's checks (findCopyRequestProblem, findDestinationProblem).
+ */
+export async function findSameServerProblem(
+  config: DbferryConfig,
+  sameServer: SameServer,
+  req: { source?: DatabaseRef; destination: DatabaseRef },
+): Promise<RequestProblem | null> {
+  const control = config.control;
+  const sides = [
+    ['source', req.source],
+    ['destination', req.destination],
+  ] as const;
+  for (const [side, ref] of sides) {
+    if (!ref || ref.database.toLowerCase() !== control.database.toLowerCase()) continue;
+    if (await sameServer(ref.connection, control.connection)) {
+      return {
+        field: `${side}.database`,
+        message: `"${ref.database}" is dbferry's control schema (connection "${ref.connection}" reaches the control schema's server) and is never a valid ${side}`,
+        kind: 'forbidden',
+      };
+    }
+  }
+  const { source, destination } = req;
+  if (source && source.database === destination.database && (await sameServer(source.connection, destination.connection))) {
+    return {
+      field: 'destination',
+      message: 'source and destination are the same database (both connections reach one server)',
+      kind: 'invalid',
+    };
+  }
+  return null;
+}

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { BackupCompression, BackupManifest, RestoreWorkflowInput } from '../../workflows/backup/contracts.ts';
 import type { DatabaseRef } from '../../workflows/copy/contracts.ts';
-import { findDestinationProblem } from '../../shared/copy-rules.ts';
+import { findDestinationProblem, findSameServerProblem } from '../../shared/copy-rules.ts';
 import { quoteIdentifier } from '../../shared/names.ts';
 import { readManifest } from '../catalog/manifests.ts';
 import { safeKey } from '../../config/targets.ts';
@@ -106,7 +106,10 @@ export function createRestoreActivities(deps: Pick<ActivityDeps, 'config' | 'poo
   return {
     /** Reads the backup's manifest and refuses a restore that cannot or must not run, before touching anything. */
     async validateRestore(input: RestoreWorkflowInput): Promise<ValidateRestoreOutput> {
-      const problem = findDestinationProblem(deps.config, input.destination);
+      const servers = deps.pools.servers;
+      const problem =
+        findDestinationProblem(deps.config, input.destination) ??
+        (await findSameServerProblem(deps.config, (a, b) => servers.same(a, b), { destination: input.destination }));
       if (problem)
         throw refuse(`${problem.field}: ${problem.message}`, problem.kind === 'forbidden' ? 'DestinationForbidden' : 'InvalidRequest');
       let manifest: BackupManifest;

@@ -6,7 +6,7 @@ import type { DatabaseRef, TableCount } from '../../workflows/copy/contracts.ts'
 import { quoteIdentifier } from '../../shared/names.ts';
 import { UnknownConnectionError } from '../mysql/pools.ts';
 import { charsetName, databaseExists, emptyDestinationCharset } from '../mysql/databases.ts';
-import { findCopyRequestProblem } from '../../shared/copy-rules.ts';
+import { findCopyRequestProblem, findSameServerProblem } from '../../shared/copy-rules.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { whileHeartbeating } from '../tools/heartbeat.ts';
 
@@ -26,9 +26,14 @@ export type CopyCheckDeps = Pick<ActivityDeps, 'config' | 'pools'>;
 /** Permanent mistakes in a request: reported once, never retried. */
 const refuse = (message: string, type: string): ApplicationFailure => ApplicationFailure.nonRetryable(message, type);
 
-/** Re-checks the request rules the API enforced, in case the config changed since. */
-export function checkCopyRequest(deps: Pick<ActivityDeps, 'config'>, input: ValidateCopyInput): void {
-  const problem = findCopyRequestProblem(deps.config, input);
+/**
+ * Re-checks the request rules the API enforced, in case the config changed since (or the workflow
+ * was started straight on Temporal), the same-server ones by the servers' identities.
+ */
+export async function checkCopyRequest(deps: Pick<ActivityDeps, 'config' | 'pools'>, input: ValidateCopyInput): Promise<void> {
+  const servers = deps.pools.servers;
+  const problem =
+    findCopyRequestProblem(deps.config, input) ?? (await findSameServerProblem(deps.config, (a, b) => servers.same(a, b), input));
   if (!problem) return;
   const forbidden = problem.field.startsWith('source.') ? 'SourceForbidden' : 'DestinationForbidden';
   throw refuse(`${problem.field}: ${problem.message}`, problem.kind === 'forbidden' ? forbidden : 'InvalidRequest');
@@ -47,7 +52,7 @@ export function createMysqlActivities(deps: CopyCheckDeps) {
   return {
     /** Refuses a copy that cannot or must not run, before any tool starts. */
     async validateCopy(input: ValidateCopyInput): Promise<ValidateCopyOutput> {
-      checkCopyRequest(deps, input);
+      await checkCopyRequest(deps, input);
       const source = pool(input.source.connection);
       if (!(await databaseExists(source, input.source.database))) {
         throw refuse(

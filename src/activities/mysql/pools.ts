@@ -4,6 +4,7 @@ import type { Pool, PoolOptions } from 'mysql2/promise';
 import { readFileSync } from 'node:fs';
 import type { DbferryConfig, ConnectionConfig } from '../../config/schema.ts';
 import { resolvePassword } from '../../config/credentials.ts';
+import { ServerIdentities } from './server-identity.ts';
 
 /** Connection options for a named connection; the password is resolved here, at run time. */
 export function connectionOptions(name: string, conn: ConnectionConfig): PoolOptions {
@@ -32,6 +33,8 @@ export function connectionOptions(name: string, conn: ConnectionConfig): PoolOpt
 /** One small pool per configured connection, created lazily and closed once at shutdown. */
 export class MysqlPools {
   readonly #pools = new Map<string, Pool>();
+  /** Which server each connection reaches, asked once per connection (see server-identity.ts). */
+  readonly servers = new ServerIdentities(this);
   constructor(private readonly config: DbferryConfig) {}
 
   connection(name: string): ConnectionConfig {

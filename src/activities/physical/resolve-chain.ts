@@ -3,7 +3,7 @@
 import { access, mkdir, statfs } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { PhysicalBackupManifest } from '../../workflows/physical/contracts.ts';
-import { findDestinationProblem } from '../../shared/copy-rules.ts';
+import { findDestinationProblem, findSameServerProblem } from '../../shared/copy-rules.ts';
 import { listPhysicalManifests } from '../catalog/physical-manifests.ts';
 import { emptyDestinationCharset } from '../mysql/databases.ts';
 import { storageActivityFailure, targetStore } from '../storage/streams.ts';
@@ -65,7 +65,10 @@ async function checkFreeSpace(workDir: string, chain: PhysicalBackupManifest[]):
 export async function resolveRestoreChain(deps: PhysicalDeps, input: ResolveRestoreChainInput): Promise<ResolveRestoreChainOutput> {
   let existingDestination: ResolveRestoreChainOutput['existingDestination'] = null;
   if (input.destination) {
-    const problem = findDestinationProblem(deps.config, input.destination);
+    const servers = deps.pools.servers;
+    const problem =
+      findDestinationProblem(deps.config, input.destination) ??
+      (await findSameServerProblem(deps.config, (a, b) => servers.same(a, b), { destination: input.destination }));
     if (problem)
       throw refuse(`${problem.field}: ${problem.message}`, problem.kind === 'forbidden' ? 'DestinationForbidden' : 'InvalidRequest');
     const pool = deps.pools.get(input.destination.connection);

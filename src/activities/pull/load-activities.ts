@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DatabaseRef } from '../../workflows/copy/contracts.ts';
-import { findDestinationProblem } from '../../shared/copy-rules.ts';
+import { findDestinationProblem, findSameServerProblem } from '../../shared/copy-rules.ts';
 import { quoteIdentifier } from '../../shared/names.ts';
 import { charsetName } from '../mysql/databases.ts';
 import { killOrphanedTool } from '../tools/tools.ts';
@@ -30,7 +30,10 @@ export function createLoadActivities(r: PullResources) {
       } catch {
         throw refuse(`dump directory ${input.dumpDir} is missing or incomplete`, 'DumpMissing');
       }
-      const problem = findDestinationProblem(r.deps.config, input.destination);
+      const servers = r.deps.pools.servers;
+      const problem =
+        findDestinationProblem(r.deps.config, input.destination) ??
+        (await findSameServerProblem(r.deps.config, (a, b) => servers.same(a, b), { destination: input.destination }));
       if (problem) throw refuse(`${problem.field}: ${problem.message}`, 'DestinationForbidden');
       await killOrphanedTool(r.pidFile(input.pullId, 'myloader'));
       await r

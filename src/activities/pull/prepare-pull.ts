@@ -2,7 +2,7 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { DatabaseRef } from '../../workflows/copy/contracts.ts';
 import type { DryRunRow } from '../../workflows/pull/contracts.ts';
-import { findDestinationProblem, sameDatabase } from '../../shared/copy-rules.ts';
+import { findDestinationProblem, findSameServerProblem, sameDatabase } from '../../shared/copy-rules.ts';
 import { quoteIdentifier } from '../../shared/names.ts';
 import { databaseCharset, databaseExists } from '../mysql/databases.ts';
 import { fusedTables } from './fill-workspace.ts';
@@ -48,6 +48,13 @@ export async function preparePullPlan(r: PullResources, input: PreparePullInput)
     );
   if (sameDatabase(config, p.source, p.destination))
     throw refuse(`pulls.${input.profile}.destination: is the source database itself`, 'InvalidRequest');
+  const servers = r.deps.pools.servers;
+  const serverProblem = await findSameServerProblem(config, (a, b) => servers.same(a, b), p);
+  if (serverProblem)
+    throw refuse(
+      `pulls.${input.profile}.${serverProblem.field}: ${serverProblem.message}`,
+      serverProblem.kind === 'forbidden' ? 'DestinationForbidden' : 'InvalidRequest',
+    );
   r.secretOf(input.profile, p);
   const source = r.pool(p.source.connection);
   const [server] = await source.query<RowDataPacket[]>('SELECT VERSION() AS v, @@version_comment AS c, NOW() AS now');

@@ -5,6 +5,7 @@ import { backupWorkflowId } from '../../workflows/backup/contracts.ts';
 import { copyWorkflowId, type DatabaseRef } from '../../workflows/copy/contracts.ts';
 import { physicalBackupWorkflowId, restoreChainWorkflowId, type ChainDelivery } from '../../workflows/physical/contracts.ts';
 import { searchAttributes } from '../../shared/temporal.ts';
+import { databaseKey, type ServerIdentities } from '../../activities/mysql/server-identity.ts';
 import { ApiError } from '../errors.ts';
 
 export interface RunLock {
@@ -26,6 +27,16 @@ export const destinationLock = (destination: DatabaseRef, field = 'destination')
   holder: `a copy, restore or pull into ${refText(destination)}`,
   field,
 });
+
+/**
+ * The destination lock by the server's identity rather than the connection's name, so two
+ * connections to one server (`localhost` and `127.0.0.1`, a socket, a DNS alias) share it:
+ * `copy:<server identity>/<database>` (the database lower-cased where the server ignores case).
+ */
+export async function serverDestinationLock(servers: ServerIdentities, destination: DatabaseRef, field = 'destination'): Promise<RunLock> {
+  const server = await servers.of(destination.connection);
+  return { ...destinationLock(destination, field), workflowId: `copy:${server.key}/${databaseKey(server, destination.database)}` };
+}
 
 /** One backup of a database at a time, on demand or scheduled. */
 export const backupSourceLock = (source: DatabaseRef, field = 'source'): RunLock => ({
@@ -50,6 +61,10 @@ export const chainDeliveryLock = (deliver: ChainDelivery, field = 'to'): RunLock
   deliver.kind === 'database'
     ? { ...destinationLock(deliver.destination, field), workflowId: restoreChainWorkflowId(deliver) }
     : { workflowId: restoreChainWorkflowId(deliver), holder: `a restore into folder ${deliver.path}`, field };
+
+/** chainDeliveryLock, a database delivery taking the destination's lock by server identity (serverDestinationLock). */
+export const serverChainDeliveryLock = async (servers: ServerIdentities, deliver: ChainDelivery, field = 'to'): Promise<RunLock> =>
+  deliver.kind === 'database' ? serverDestinationLock(servers, deliver.destination, field) : chainDeliveryLock(deliver, field);
 
 /** The one 409 wording for every job. */
 export const lockConflict = (lock: RunLock): ApiError =>
