@@ -21,6 +21,8 @@ export interface TlsServer {
   ca: string;
   otherCa: string;
   datadir: string;
+  /** Its socket, where root gets in without a password (and without TLS). */
+  socket: string;
   /** A root session on the server's socket. */
   root(): Promise<mysql.Connection>;
   stop(): Promise<void>;
@@ -165,6 +167,7 @@ export async function startTlsServer(): Promise<TlsServer> {
     ca: join(dir, 'ca.pem'),
     otherCa: join(dir, 'other-ca.pem'),
     datadir,
+    socket,
     root,
     async stop() {
       await stopServer();
