@@ -3,7 +3,8 @@ import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { quoteIdentifier } from '../../shared/names.ts';
 import type { ForeignKey } from './fk-graph.ts';
 import type { TablePlan } from './plan.ts';
-import { DETERMINISTIC_KEY_VAR, RUN_KEY_VAR, sanitizedSelectList } from './sanitize-sql.ts';
+import { sanitizedSelectList } from './sanitize-sql.ts';
+import { setSessionKeys } from './session-keys.ts';
 import { runStatement } from './sql-statement.ts';
 import { planSubset } from './subset-sql.ts';
 import { countRows, SANITIZED_STATE_TABLE } from './workspace.ts';
@@ -55,7 +56,7 @@ export async function fillWorkspace(
     const conn = await open();
     await conn.query('SET SESSION FOREIGN_KEY_CHECKS = 0');
     await readWithoutLocking(conn);
-    if (keys && fused.size) await conn.query(`SET ${DETERMINISTIC_KEY_VAR} = ?, ${RUN_KEY_VAR} = ?`, [keys.deterministic, keys.run]);
+    if (keys && fused.size) await setSessionKeys(conn, keys);
     // Multi-table DELETE by alias needs a default database on MariaDB, even with qualified names.
     await conn.query(`USE ${q(layout.database)}`);
     return conn;

@@ -2,26 +2,27 @@
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { gateStatement } from './gate-sql.ts';
 import type { TablePlan } from './plan.ts';
-import { DETERMINISTIC_KEY_VAR, RUN_KEY_VAR, sanitizeStatement } from './sanitize-sql.ts';
+import { sanitizeStatement } from './sanitize-sql.ts';
+import { setSessionKeys, type PullKeys } from './session-keys.ts';
 import { runStatement } from './sql-statement.ts';
 import { SANITIZED_STATE_TABLE } from './workspace.ts';
 import type { WorkspaceLayout } from './workspace-layout.ts';
 
 /**
  * Runs each table's UPDATE with the keys in session variables (set once, never in a statement
- * text). Each table's UPDATE and its row in the state table commit together, so a retry never
+ * text: see session-keys.ts). Each table's UPDATE and its row in the state table commit together, so a retry never
  * sanitizes a table twice (which would break deterministic equality).
  */
 export async function sanitizeWorkspace(
   conn: PoolConnection,
   layout: WorkspaceLayout,
   plan: TablePlan[],
-  keys: { deterministic: string | null; run: string },
+  keys: PullKeys,
   onTable: (table: string, index: number, total: number) => void,
 ): Promise<void> {
   // With checks off, a sanitized key column referenced by another table is neither refused nor cascaded.
   await conn.query('SET SESSION FOREIGN_KEY_CHECKS = 0');
-  await conn.query(`SET ${DETERMINISTIC_KEY_VAR} = ?, ${RUN_KEY_VAR} = ?`, [keys.deterministic, keys.run]);
+  await setSessionKeys(conn, keys);
   const tables = plan.filter((t) => t.sanitize.length);
   const [doneRows] = await conn.query<RowDataPacket[]>(`SELECT table_name AS t FROM ${layout.bookkeeping(SANITIZED_STATE_TABLE)}`);
   const done = new Set(doneRows.map((r) => String(r.t)));
