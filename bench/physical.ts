@@ -158,6 +158,7 @@ async function main(): Promise<void> {
         connections: { local },
         control: { connection: 'local', database: 'dbferry_bench_control' },
         workDir: join(work, 'dbferry'),
+        restoreRoots: [work],
         taskQueue: TASK_QUEUE,
         targets: { files: { url: `file://${join(work, 'file-target')}` } },
       }),

@@ -29,7 +29,8 @@ export function createDbferryClient({ url, token }: { url: string; token: string
               fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization } }),
           }),
         }),
-        false: httpBatchLink({ url: base, headers: { authorization } }),
+        // The API refuses a batch of more than api.maxBatchSize calls (50 by default): larger ones go as several requests.
+        false: httpBatchLink({ url: base, headers: { authorization }, maxItems: 50 }),
       }),
     ],
   });

@@ -8,7 +8,9 @@ type Code =
   | 'METHOD_NOT_SUPPORTED'
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
-  | 'TOO_MANY_REQUESTS';
+  | 'UNPROCESSABLE_CONTENT'
+  | 'TOO_MANY_REQUESTS'
+  | 'SERVICE_UNAVAILABLE';
 
 /** A refusal the API reports to the caller as-is: status code, message and the field it concerns. */
 export class ApiError extends Error {
@@ -48,22 +50,37 @@ export const httpStatusOf: Record<ApiError['code'], number> = {
   METHOD_NOT_SUPPORTED: 405,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  UNPROCESSABLE_CONTENT: 422,
   TOO_MANY_REQUESTS: 429,
+  SERVICE_UNAVAILABLE: 503,
 };
 
-/** One validation problem, as zod and Standard Schema report it. */
+/** One validation problem, as zod and Standard Schema report it (zod's unknown fields: `unrecognized_keys` and their `keys`). */
 export interface ValidationIssue {
   path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>;
   message: string;
+  code?: string;
+  keys?: ReadonlyArray<string>;
 }
 
-/** The dotted path of an issue (`tables.0`), or '' for the input as a whole. */
-export const pathOf = (issue: ValidationIssue): string =>
-  (issue.path ?? []).map((p) => (typeof p === 'object' ? String(p.key) : String(p))).join('.');
+const dotted = (path: ReadonlyArray<PropertyKey | { key: PropertyKey }>): string =>
+  path.map((p) => (typeof p === 'object' ? String(p.key) : String(p))).join('.');
 
-/** `field.path: message; …` for input validation errors, so every 400 names the bad field. */
+/** One issue per field: an object's unknown fields each become their own issue, at their own path. */
+function perField(issue: ValidationIssue): ValidationIssue[] {
+  if (issue.code !== 'unrecognized_keys' || !issue.keys?.length) return [issue];
+  return issue.keys.map((key) => ({ path: [...(issue.path ?? []), key], message: 'is not a known field' }));
+}
+
+/** The dotted path of an issue (`tables.0`, or an unknown field's own path), or '' for the input as a whole. */
+export const pathOf = (issue: ValidationIssue): string => dotted(perField(issue)[0]!.path ?? []);
+
+/** `field.path: message; …` for input validation errors, so every 400 names the bad field (unknown fields too). */
 export function describeIssues(issues: ReadonlyArray<ValidationIssue>): string {
-  return issues.map((i) => `${pathOf(i) || '(input)'}: ${i.message}`).join('; ');
+  return issues
+    .flatMap(perField)
+    .map((i) => `${pathOf(i) || '(input)'}: ${i.message}`)
+    .join('; ');
 }
 
 /** A 400 listing every issue, its field the first issue's path (none when the input as a whole is wrong). */

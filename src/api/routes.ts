@@ -7,19 +7,23 @@ import { physicalRoutes } from './physical/routes.ts';
 import { pullRoutes } from './pull/routes.ts';
 import { openApiDocument } from './rest/openapi.ts';
 import { restRoute, type AnyRestRoute } from './rest/route.ts';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from './limits/unavailable.ts';
 
-const healthSchema = z.object({ ok: z.boolean(), temporal: z.string(), control: z.string() });
+const dependencyState = z.enum(['ok', 'unavailable']);
+const healthSchema = z.object({ ok: z.boolean(), temporal: dependencyState, control: dependencyState });
 
 const systemRoutes = [
   restRoute({
     method: 'GET',
     path: '/healthz',
-    summary: 'Temporal and the control schema answer',
+    summary: 'Temporal and the control schema answer (503 with Retry-After naming the one that does not)',
     public: true,
     responses: { 200: { description: 'Healthy', schema: healthSchema }, 503: { description: 'Unhealthy', schema: healthSchema } },
     async handle({ services }) {
       const health = await services.health.check();
-      return { status: health.ok ? 200 : 503, body: health };
+      return health.ok
+        ? { status: 200, body: health }
+        : { status: 503, body: health, headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) } };
     },
   }),
   restRoute({

@@ -34,6 +34,7 @@ export function loadConfig(path = process.env.DBFERRY_CONFIG): DbferryConfig {
   const config = parseConfig(text, file);
   const base = dirname(file);
   if (!isAbsolute(config.workDir)) config.workDir = resolve(base, config.workDir);
+  config.restoreRoots = config.restoreRoots.map((root) => resolve(base, root));
   for (const conn of Object.values(config.connections)) {
     if (conn.passwordFile && !isAbsolute(conn.passwordFile)) conn.passwordFile = resolve(base, conn.passwordFile);
   }

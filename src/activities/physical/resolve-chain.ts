@@ -10,6 +10,7 @@ import { storageActivityFailure, targetStore } from '../storage/streams.ts';
 import { toolVersion } from '../tools/tools.ts';
 import { ChainError, resolveChain } from './chain.ts';
 import { isEmptyOrMissing, refuse } from './chain-scratch.ts';
+import { Datadirs, findRestoreFolderProblem } from '../../shared/restore-folder.ts';
 import type { ResolveRestoreChainInput, ResolveRestoreChainOutput } from './restore-chain.ts';
 import type { PhysicalDeps } from './index.ts';
 import { requirePhysicalTools, toolCommandsFor } from './version.ts';
@@ -33,10 +34,17 @@ async function chainFor(deps: PhysicalDeps, input: ResolveRestoreChainInput): Pr
   }
 }
 
-/** Refuses a folder that is relative, not empty, or has no parent to be created in. */
-async function checkFolder(folder: string): Promise<void> {
+/**
+ * Refuses a folder that is relative, outside the restoreRoots (or a datadir, workDir, a system
+ * directory: the API's check, again on the worker's filesystem), not empty, or has no parent to be created in.
+ */
+async function checkFolder(deps: PhysicalDeps, folder: string): Promise<void> {
   if (!isAbsolute(folder) || resolve(folder) !== folder)
     throw refuse(`folder ${JSON.stringify(folder)} must be an absolute, normalized path`, 'InvalidRequest');
+  const { restoreRoots, workDir, connections } = deps.config;
+  const datadirs = await new Datadirs(connections, (name) => deps.pools.get(name)).all();
+  const problem = await findRestoreFolderProblem(folder, { restoreRoots, workDir, datadirs });
+  if (problem) throw refuse(`folder ${folder} ${problem.message}`, 'FolderForbidden');
   if (!(await isEmptyOrMissing(folder))) throw refuse(`folder ${folder} is not empty; a restore never writes over files`, 'FolderNotEmpty');
   await access(dirname(folder)).catch(() => {
     throw refuse(`the parent of folder ${folder} does not exist`, 'InvalidRequest');
@@ -74,7 +82,7 @@ export async function resolveRestoreChain(deps: PhysicalDeps, input: ResolveRest
     const pool = deps.pools.get(input.destination.connection);
     existingDestination = await emptyDestinationCharset(pool, input.destination.database, input.recreateDestination);
   }
-  if (input.folder !== null) await checkFolder(input.folder);
+  if (input.folder !== null) await checkFolder(deps, input.folder);
   const chain = await chainFor(deps, input);
   // The tools the steps will need, on this worker, before anything is fetched.
   const tools = toolCommandsFor(chain[0]!.tool.name === 'mariabackup' ? 'mariadb' : 'mysql');

@@ -11,5 +11,7 @@ export const copiesRouter = router({
   /** Streams the copy's state whenever it changes, ending after its final status. */
   progress: protectedProcedure
     .input(copyRefSchema)
-    .subscription(({ ctx, input, signal }) => streamChanges(() => ctx.copies.get(ctx.user, input.id), signal)),
+    .subscription(({ ctx, input, signal }) =>
+      streamChanges(() => ctx.copies.get(ctx.user, input.id), signal, ctx.progress?.open(ctx.user.id, signal)),
+    ),
 });

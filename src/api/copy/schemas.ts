@@ -20,8 +20,9 @@ export const startCopyInputSchema = z
   .strict();
 export type StartCopyInput = z.infer<typeof startCopyInputSchema>;
 
-export const copyRefSchema = z.object({ id: runIdSchema('copy') });
+export const copyRefSchema = z.object({ id: runIdSchema('copy') }).strict();
 
 export const listCopiesInputSchema = z
   .object({ limit: z.number().int().min(1).max(100).default(20), before: z.string().uuid().optional() })
+  .strict()
   .default({ limit: 20 });

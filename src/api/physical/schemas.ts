@@ -116,11 +116,19 @@ export function eitherInput<P extends z.ZodType, L extends z.ZodType>(physical: 
     '~standard': {
       version: 1 as const,
       vendor: 'dbferry',
-      validate(raw: unknown): { value: Output; issues?: undefined } | { issues: Array<{ message: string; path: PropertyKey[] }> } {
+      validate(
+        raw: unknown,
+      ): { value: Output; issues?: undefined } | { issues: Array<{ message: string; path: PropertyKey[]; code: string }> } {
         const parsed = (isPhysical(raw) ? physical : logical).safeParse(raw);
-        return parsed.success
-          ? { value: parsed.data as Output }
-          : { issues: parsed.error.issues.map((i) => ({ message: i.message, path: i.path })) };
+        if (parsed.success) return { value: parsed.data as Output };
+        // An unknown field's issue keeps its keys, so the refusal names the field (errors.ts).
+        const issues = parsed.error.issues.map((i) => ({
+          message: i.message,
+          path: i.path,
+          code: i.code,
+          ...('keys' in i && { keys: i.keys }),
+        }));
+        return { issues };
       },
       types: undefined as unknown as { input: Input; output: Output },
     },

@@ -15,5 +15,7 @@ export const pullsRouter = router({
   /** Streams the pull's state (SSE) whenever its status, phase or progress changes, ending after its final status. */
   progress: protectedProcedure
     .input(pullRefSchema)
-    .subscription(({ ctx, input, signal }) => streamChanges(() => ctx.pulls.get(ctx.user, input.id), signal)),
+    .subscription(({ ctx, input, signal }) =>
+      streamChanges(() => ctx.pulls.get(ctx.user, input.id), signal, ctx.progress?.open(ctx.user.id, signal)),
+    ),
 });

@@ -27,10 +27,12 @@ export const cleanupInputSchema = z
   .object({ maxAgeMinutes: z.number().int().min(1).max(525_600).default(60), dryRun: z.boolean().default(false) })
   .strict();
 
-export const pullRefSchema = z.object({ id: runIdSchema('pull') });
+export const pullRefSchema = z.object({ id: runIdSchema('pull') }).strict();
 
 /** The seed's backfill:status page: newest first, `before` the last id of the previous page. */
-export const listPullsInputSchema = z.object({
-  limit: z.number().int().min(1).max(100).default(10),
-  before: z.string().uuid('must be a pull id (a UUID)').optional(),
-});
+export const listPullsInputSchema = z
+  .object({
+    limit: z.number().int().min(1).max(100).default(10),
+    before: z.string().uuid('must be a pull id (a UUID)').optional(),
+  })
+  .strict();

@@ -17,8 +17,11 @@ const REFUSALS: Record<number, string> = {
   401: 'No bearer token, or a wrong one',
   403: 'The destination does not allow writes, or is the control schema',
   404: 'Not found, or not yours',
-  409: 'Another run holds the lock (or the idempotency key was used for another request)',
+  409: 'Another run holds the lock',
   413: 'Body over 64 KiB',
+  422: 'The Idempotency-Key was used for another request',
+  429: 'Too many requests (the rate limit, or a run cap): Retry-After says when to come back',
+  503: 'The control schema or Temporal does not answer: Retry-After says when to try again',
 };
 
 /** One OpenAPI parameter per property of an object schema. */
@@ -41,6 +44,9 @@ function operationOf(route: AnyRestRoute): JsonSchema {
   const hasInput = Boolean(route.params || route.query || route.headers || route.body);
   const refusals = new Set([...(hasInput ? [400] : []), ...(route.public ? [] : [401]), ...(route.refusals ?? [])]);
   if (route.body) refusals.add(413);
+  if (route.headers && 'Idempotency-Key' in route.headers.shape) refusals.add(422);
+  // Every authenticated route is rate-limited and needs the control schema.
+  if (!route.public) [429, 503].forEach((status) => refusals.add(status));
   const responses: JsonSchema = {};
   for (const [status, response] of Object.entries(route.responses)) {
     const content = response.contentType

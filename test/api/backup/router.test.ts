@@ -50,7 +50,7 @@ describe('backups router', () => {
       input: { id: 'p1' },
       calls: 'physical.cancelBackup',
       args: ['p1'],
-      bad: { input: { id: 'p1', extra: 1 }, field: '(input)' },
+      bad: { input: { id: 'p1', extra: 1 }, field: 'extra' },
     },
     {
       procedure: 'backups.createPhysicalPlan',

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { access, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
@@ -34,7 +33,7 @@ describe('physical backups and chain restores through the API', () => {
 
   beforeAll(async () => {
     stack = await startTestStack();
-    scratch = await mkdtemp(join(tmpdir(), 'dbferry-phys-api-'));
+    scratch = await mkdtemp(join(stack.restoreRoot, 'phys-api-'));
   });
   afterAll(async () => {
     await stack?.stop();

@@ -121,11 +121,14 @@ describe('the run service', () => {
     expect((await startRun(service, bob, request('c', 'k-1'))).created).toBe(true);
   });
 
-  it('refuses an idempotency key reused for another request with 409', async () => {
+  it('refuses an idempotency key reused for another request with 422', async () => {
     const { deps } = fakeDeps();
     const service = new RunService(deps, kind);
     await startRun(service, alice, request('b', 'k-2'));
-    await expect(startRun(service, alice, request('other', 'k-2'))).rejects.toMatchObject({ code: 'CONFLICT', field: 'idempotencyKey' });
+    await expect(startRun(service, alice, request('other', 'k-2'))).rejects.toMatchObject({
+      code: 'UNPROCESSABLE_CONTENT',
+      field: 'idempotencyKey',
+    });
   });
 
   it('shows a run closed from outside without a final state as failed, with when and why', async () => {

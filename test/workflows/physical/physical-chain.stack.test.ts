@@ -2,7 +2,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -43,7 +42,7 @@ describe('physical backups and chain restores (mariabackup)', () => {
 
   beforeAll(async () => {
     stack = await startTestStack();
-    scratch = await mkdtemp(join(tmpdir(), 'dbferry-phys-'));
+    scratch = await mkdtemp(join(stack.restoreRoot, 'phys-'));
     const conn = await rootConnection();
     try {
       await conn.query(`CREATE DATABASE \`${source}\`; USE \`${source}\`;
