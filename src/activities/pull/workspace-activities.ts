@@ -5,7 +5,7 @@ import { Context } from '@temporalio/activity';
 import { killOrphanedTool } from '../tools/tools.ts';
 import { fillWorkspace } from './fill-workspace.ts';
 import type { ForeignKey } from './fk-graph.ts';
-import { sweepOrphanWorkspaces, type OrphanWorkspace } from './orphans.ts';
+import { listRunningPulls, sweepOrphanWorkspaces, type OrphanWorkspace } from './orphans.ts';
 import type { TablePlan } from './plan.ts';
 import { refuse, type PullResources } from './pull-resources.ts';
 import { findLeaks, sanitizeWorkspace } from './sanitize-workspace.ts';
@@ -28,7 +28,7 @@ export function createWorkspaceActivities(r: PullResources) {
     /** Creates the temp workspace on the source's server (a database, or prefixed tables): an empty copy of each table but the direct ones. */
     async createTempDatabase(input: WorkspaceRef & { source: string; tables: string[]; inPlace?: string[] }): Promise<void> {
       await onConnection(r.pool(input.workspaceConnection), (conn) =>
-        createWorkspace(conn, input.source, WorkspaceLayout.of(input), input.tables, new Set(input.inPlace ?? input.tables)),
+        createWorkspace(conn, input.source, WorkspaceLayout.of(input), input.tables, new Set(input.inPlace ?? input.tables), input.pullId),
       );
     },
 
@@ -87,9 +87,14 @@ export function createWorkspaceActivities(r: PullResources) {
       }
     },
 
-    /** The orphan sweep: drops workspaces older than maxAgeMinutes on every server pulls use. */
+    /**
+     * The orphan sweep: drops workspaces older than maxAgeMinutes on every server pulls use, except
+     * those of pulls Temporal says are running (a pull may run for hours: deadlineMinutes). When
+     * Temporal cannot be asked, the activity fails and nothing is dropped.
+     */
     async dropOrphanPullWorkspaces({ maxAgeMinutes, dryRun }: { maxAgeMinutes: number; dryRun: boolean }): Promise<OrphanWorkspace[]> {
-      return sweepOrphanWorkspaces(r.deps.config.pulls, (name) => r.pool(name), maxAgeMinutes, dryRun);
+      const running = await listRunningPulls(Context.current().client);
+      return sweepOrphanWorkspaces(r.deps.config.pulls, (name) => r.pool(name), maxAgeMinutes, dryRun, running);
     },
   };
 }

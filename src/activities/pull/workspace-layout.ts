@@ -22,7 +22,7 @@ const MAX_IDENTIFIER = 64;
 const q = quoteIdentifier;
 
 /** A tables-strategy table name: `_dbferry_tmp_<ts>_<rand>_t_…` or `…_b_…`, with its workspace. */
-const PREFIXED_TABLE = /^(_dbferry_tmp_\d{9,11}_[a-z0-9]{1,12})_[tb]_/;
+const PREFIXED_TABLE = /^(_dbferry_tmp_\d{9,11}_[a-z0-9]{1,32})_[tb]_/;
 
 /** The workspace a tables-strategy table belongs to, or null when the name is not one of ours. */
 export function workspaceOfTable(table: string): string | null {

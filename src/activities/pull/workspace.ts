@@ -14,6 +14,8 @@ import { workspaceOfTable, type WorkspaceLayout } from './workspace-layout.ts';
 const q = quoteIdentifier;
 /** The workspace's bookkeeping table: which tables are sanitized already (a retried step skips them). */
 export const SANITIZED_STATE_TABLE = 'sanitized';
+/** The workspace's bookkeeping table naming the pull it belongs to (its whole id), for the orphan sweep. */
+export const OWNER_TABLE = 'owner';
 
 /**
  * A storage engine without undo, redo or doublewrite for the workspace's copies: they are rebuilt
@@ -59,6 +61,7 @@ export async function createWorkspace(
   layout: WorkspaceLayout,
   tables: string[],
   inPlace: ReadonlySet<string> = new Set(),
+  pullId: string | null = null,
 ): Promise<void> {
   layout.originalNames(tables);
   await dropWorkspace(conn, layout);
@@ -78,6 +81,21 @@ export async function createWorkspace(
     if (engine && !inPlace.has(table)) await conn.query(`ALTER TABLE ${layout.table(table)} ENGINE=${engine}`).catch(() => undefined);
   }
   await conn.query(`CREATE TABLE ${layout.bookkeeping(SANITIZED_STATE_TABLE)} (table_name VARCHAR(64) NOT NULL PRIMARY KEY) ENGINE=InnoDB`);
+  if (pullId !== null) {
+    await conn.query(`CREATE TABLE ${layout.bookkeeping(OWNER_TABLE)} (pull_id VARCHAR(64) NOT NULL PRIMARY KEY) ENGINE=InnoDB`);
+    await conn.query(`INSERT INTO ${layout.bookkeeping(OWNER_TABLE)} (pull_id) VALUES (?)`, [pullId]);
+  }
+}
+
+/** The pull a workspace belongs to, from its owner table; null when it has none (made before it existed) or it is gone. */
+export async function workspaceOwner(conn: PoolConnection, layout: WorkspaceLayout): Promise<string | null> {
+  try {
+    const [rows] = await conn.query<RowDataPacket[]>(`SELECT pull_id AS id FROM ${layout.bookkeeping(OWNER_TABLE)} LIMIT 1`);
+    return rows[0] ? String(rows[0].id) : null;
+  } catch (error) {
+    if ((error as { errno?: number }).errno === 1146 || (error as { errno?: number }).errno === 1049) return null; // no such table / database
+    throw error;
+  }
 }
 
 /** Exact rows per table, in a database or in a workspace's copies. */
