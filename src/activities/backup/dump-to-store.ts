@@ -12,6 +12,7 @@ import { compressor, rootApplicationFailure, storageActivityFailure, ZSTD_ARGS }
 import { countDumpRows, directoryBytes, SCHEMA_OBJECTS_FILE } from '../tools/dump-files.ts';
 import { runMydumper } from '../tools/mydumper.ts';
 import { progressReporter } from '../tools/progress.ts';
+import { checkDumpSpace } from '../tools/free-space.ts';
 import { endWhenToolsSucceed, killOrphanedTool, startPipedTools, startTool, withDefaultsFile, type ToolProcess } from '../tools/tools.ts';
 import { sqlRowCountingStream } from './sql-row-counter.ts';
 import type { StreamBackupInput } from './backup-activities.ts';
@@ -110,6 +111,7 @@ export async function mydumperToStore(
   const pidFile = backupPidFile(deps.config.workDir, input.backupId);
   await killOrphanedTool(pidFile);
   await rm(dir, { recursive: true, force: true });
+  await checkDumpSpace(deps.config.workDir, estimate, `${input.source.connection}/${input.source.database}`);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   // Routines, triggers and events are read while mydumper dumps (information_schema queries can take
   // a while on a server with many databases); they go into the archive beside its files.

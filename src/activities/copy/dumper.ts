@@ -10,6 +10,7 @@ import type { ActivityDeps } from '../deps.ts';
 import { countDumpRows, directoryBytes, readDumpDirectory, type DataFile } from '../tools/dump-files.ts';
 import { runMydumper, runMyloader } from '../tools/mydumper.ts';
 import { killOrphanedTool } from '../tools/tools.ts';
+import { checkDumpSpace } from '../tools/free-space.ts';
 import { charsetName, databaseCharset, estimateDatabaseBytes } from '../mysql/databases.ts';
 
 export interface DumpDatabaseInput {
@@ -58,9 +59,10 @@ export function createDumperActivities(deps: Pick<ActivityDeps, 'config' | 'pool
       const dir = copyDir(copyId);
       await killOrphanedTool(pidFile(copyId, 'mydumper'));
       await rm(dir, { recursive: true, force: true });
-      await mkdir(dir, { recursive: true, mode: 0o700 });
       const sourcePool = deps.pools.get(source.connection);
       const expectedBytes = Math.max(1, await estimateDatabaseBytes(sourcePool, source.database));
+      await checkDumpSpace(deps.config.workDir, expectedBytes, `${source.connection}/${source.database}`);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
       const { charset, collation } = await databaseCharset(sourcePool, source.database);
       const report = progressReporter('dumping');
       report(0);

@@ -3,6 +3,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { countDumpRows } from '../tools/dump-files.ts';
 import { killOrphanedTool } from '../tools/tools.ts';
+import { checkDumpSpace, tablesDataBytes } from '../tools/free-space.ts';
 import { directDumpDir, mydumperArgs, planDumpRuns } from './dump-commands.ts';
 import { adoptDirectDump, renameDumpedCopies, showCreateTables } from './dump-rewrite.ts';
 import type { PullResources } from './pull-resources.ts';
@@ -28,6 +29,13 @@ export function createDumpActivities(r: PullResources) {
       await killOrphanedTool(r.pidFile(input.pullId, 'mydumper'));
       await killOrphanedTool(r.pidFile(input.pullId, 'mydumper-direct'));
       await rm(dir, { recursive: true, force: true });
+      // The workspace's copies (sanitized, subsetted) and the direct tables read from the source.
+      const pool = r.pool(input.workspaceConnection);
+      const copies =
+        layout.strategy === 'database' ? null : (input.tables ?? []).filter((t) => !direct.includes(t)).map((t) => layout.tableName(t));
+      const bytes =
+        (await tablesDataBytes(pool, layout.database, copies)) + (input.source ? await tablesDataBytes(pool, input.source, direct) : 0);
+      await checkDumpSpace(r.deps.config.workDir, bytes, `the workspace of pull ${input.pullId}`);
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await Promise.all(
         planDumpRuns(layout, dir, input.source ?? null, direct).map((run) =>
