@@ -8,6 +8,14 @@ import { BackupStores } from './activities/storage/stores.ts';
 import { createActivities } from './activities/index.ts';
 import { workflowBundlePath } from './bundle/workflow-bundle.ts';
 
+/** The Worker.create options that bound how much the worker takes on at once (config `worker`). */
+export function workerConcurrency(config: Pick<DbferryConfig, 'worker'>) {
+  return {
+    maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
+    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+  };
+}
+
 export interface WorkerHandle {
   worker: Worker;
   /** Resolves when the worker has stopped; rejects if it crashed. */
@@ -32,6 +40,7 @@ export async function startWorker(config: DbferryConfig, env: DbferryEnv): Promi
     taskQueue: config.taskQueue,
     workflowBundle: { codePath },
     activities: createActivities({ config, pools, stores, webhookSecret: env.DBFERRY_WEBHOOK_SECRET }),
+    ...workerConcurrency(config),
     // Give running tools time to see the cancellation and exit before the process goes.
     shutdownGraceTime: '10 seconds',
     // Heartbeats carry cancellation back to the activity: send them every second, not every 16 s.

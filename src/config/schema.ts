@@ -71,6 +71,18 @@ export const configSchema = z
       })
       .strict()
       .default({ runsPerUser: 10, runsPerSource: 8, threadsPerSourceServer: 32 }),
+    /**
+     * The worker's concurrency, sized to the tools: most activities run one native tool (mydumper,
+     * myloader, mysqldump, mariabackup) with its threads, so a worker takes a few at a time rather
+     * than the SDK's 100; the rest are short checks, cleanups and webhook deliveries.
+     */
+    worker: z
+      .object({
+        maxConcurrentActivities: z.number().int().min(1).max(1000).default(16),
+        maxConcurrentWorkflowTasks: z.number().int().min(1).max(1000).default(40),
+      })
+      .strict()
+      .default({ maxConcurrentActivities: 16, maxConcurrentWorkflowTasks: 40 }),
     targets: z.record(targetName, targetSchema).default({}),
     pulls: pullsSchema,
     access: accessSchema,
