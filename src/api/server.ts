@@ -119,7 +119,6 @@ export async function startApi(
       } catch (error) {
         const refusal = error instanceof ApiError ? error : unavailableError(error);
         if (!refusal) throw error;
-        if (refusal.code === 'SERVICE_UNAVAILABLE') console.error(`trpc: ${(error as Error).message}`);
         throw new TRPCError({ code: refusal.code, message: refusal.message, cause: refusal });
       }
     },

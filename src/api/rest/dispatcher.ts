@@ -51,10 +51,17 @@ function match({ segments }: CompiledRoute, parts: string[]): Record<string, str
   return parts.length === segments.length ? params : null;
 }
 
+/** Refusals of the request as REST spells it (its own field names): never renamed, so `callbackUrl` in a body stays `callbackUrl`. */
+const inRestWords = new WeakSet<ApiError>();
+
 function parse<S extends z.ZodType | undefined>(schema: S, value: unknown): unknown {
   if (!schema) return undefined;
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw invalidInput(parsed.error.issues, parsed.error);
+  if (!parsed.success) {
+    const error = invalidInput(parsed.error.issues, parsed.error);
+    inRestWords.add(error);
+    throw error;
+  }
   return parsed.data;
 }
 
@@ -208,7 +215,7 @@ export function createRestDispatcher(routes: readonly AnyRestRoute[], { services
       const body = route.body ? parse(route.body, await readJsonBody(req)) : undefined;
       await send(res, await route.handle({ user: user!, services, params, query, headers, body }));
     } catch (error) {
-      if (error instanceof ApiError) return refusal(res, error.renamed(REST_FIELD_NAMES));
+      if (error instanceof ApiError) return refusal(res, inRestWords.has(error) ? error : error.renamed(REST_FIELD_NAMES));
       console.error(`${req.method} ${url.pathname}: ${(error as Error).message}`);
       // A dependency that does not answer is a 503 with Retry-After, its driver's words only in the log.
       const unavailable = unavailableError(error);
