@@ -200,6 +200,8 @@ async function main(): Promise<void> {
     const configText = JSON.stringify({
       connections: { local },
       control: { connection: 'local', database: 'dbferry_bench_control' },
+      // The bench starts its runs straight on Temporal as this user.
+      access: { users: { bench: { role: 'admin' } } },
       workDir: join(work, 'dbferry'),
       taskQueue: TASK_QUEUE,
       targets: {

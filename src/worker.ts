@@ -6,6 +6,10 @@ import type { DbferryEnv } from './config/env.ts';
 import { MysqlPools } from './activities/mysql/pools.ts';
 import { BackupStores } from './activities/storage/stores.ts';
 import { createActivities } from './activities/index.ts';
+import { migrateControlSchema } from './control/migrations.ts';
+import { applyAccessConfig } from './control/bootstrap.ts';
+import { UserStore } from './control/users.ts';
+import { PermissionStore } from './control/permissions.ts';
 import { workflowBundlePath } from './bundle/workflow-bundle.ts';
 
 /** The Worker.create options that bound how much the worker takes on at once (config `worker`). */
@@ -33,6 +37,14 @@ export async function startWorker(config: DbferryConfig, env: DbferryEnv): Promi
   const codePath = await workflowBundlePath();
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
   const pools = new MysqlPools(config);
+  // The worker checks every run's permissions in the control schema: it must exist, with the config's users.
+  const controlPool = pools.get(config.control.connection);
+  await migrateControlSchema(controlPool, config.control.database);
+  await applyAccessConfig(
+    config.access,
+    new UserStore(controlPool, config.control.database),
+    new PermissionStore(controlPool, config.control.database),
+  );
   const stores = new BackupStores(config);
   const worker = await Worker.create({
     connection,

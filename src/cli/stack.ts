@@ -58,6 +58,9 @@ export async function devCommand(args: string[]): Promise<void> {
   const worker = await startWorker(config, env);
   console.log(`dbferry dev: worker polling ${config.taskQueue}`);
   console.log(`dbferry dev: API listening on ${api.url}`);
-  console.log('dbferry dev: create a token with `npx dbferry token create --user you`; Ctrl-C stops everything');
+  // The dev user: an admin, created on first start, with a fresh token each time (shown once, here).
+  const dev = await api.deps.tokens.create('dev', { name: 'dbferry dev', ensureUser: 'admin' });
+  console.log(`dbferry dev: user "dev" (admin); its token for this session:\n${dev.token}`);
+  console.log('dbferry dev: export DBFERRY_TOKEN=<that token>; more users: `npx dbferry user create NAME`; Ctrl-C stops everything');
   await runUntilSignal([() => temporal.stop(), () => worker.stop(), () => api.close()]);
 }

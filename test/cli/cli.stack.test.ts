@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { createHardSchema } from '../harness/hard-schema.ts';
 import { expectSameDatabase } from '../harness/compare.ts';
 import { dropDatabases, uniqueDbName } from '../harness/mysql.ts';
-import { startTestStack, type TestStack } from '../harness/stack.ts';
+import { EVERYTHING, startTestStack, type TestStack } from '../harness/stack.ts';
 
 const run = promisify(execFile);
 
@@ -15,7 +15,7 @@ describe('the dbferry CLI', () => {
   const destination = uniqueDbName('cli_dst');
 
   beforeAll(async () => {
-    stack = await startTestStack();
+    stack = await startTestStack({ extraUsers: { carol: EVERYTHING, dave: EVERYTHING, erin: EVERYTHING } });
     await createHardSchema(source, { rows: 30 });
     env = { ...process.env, DBFERRY_CONFIG: stack.configPath, DBFERRY_URL: stack.api.url };
   });

@@ -135,6 +135,8 @@ export async function startTestStack(
         alice: EVERYTHING,
         bob: EVERYTHING,
         admin: { role: 'admin' },
+        // Harness helpers (backups.ts, physical.ts) start runs straight on Temporal as this user.
+        test: { role: 'admin' },
         ...opts.extraUsers,
       },
     },

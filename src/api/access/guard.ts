@@ -28,7 +28,7 @@ export class AccessGuard {
       outcome: 'refused',
       detail: { need: need.action, field: need.field },
     });
-    throw new ApiError('FORBIDDEN', message, need.field, { named: true });
+    throw new ApiError('FORBIDDEN', message, need.field);
   }
 
   /** Whether `user` holds one of `actions` on a resource (for filtering lists). */

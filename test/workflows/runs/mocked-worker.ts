@@ -33,12 +33,13 @@ export async function startMockedWorker(names: string[], defaults: Script): Prom
   const taskQueue = `kit-${randomUUID()}`;
   const calls: string[] = [];
   let current: Script = {};
+  // Every run checks its user's permissions first (authorizeRun): allowed, and not among the calls, unless a test scripts it.
   const activities = Object.fromEntries(
-    names.map((name) => [
+    [...new Set([...names, 'authorizeRun'])].map((name) => [
       name,
       async (input: never) => {
-        calls.push(name);
         const fn = current[name] ?? defaults[name];
+        if (name !== 'authorizeRun' || fn) calls.push(name);
         return fn ? fn(input) : undefined;
       },
     ]),
