@@ -1,6 +1,7 @@
 // The zod schema of sanitized-pull profiles (seed 002): rules, row limits, exclude patterns, delta settings.
 import { z } from 'zod';
 import { connectionName, databaseName, identifierName } from '../shared/names.ts';
+import { SYSTEM_SCHEMAS } from '../shared/copy-rules.ts';
 
 // Pull profiles (seed 002): what a sanitized pull copies, how it anonymizes and how it subsets.
 // Every name here is held to the identifier alphabet at parse time and checked again against
@@ -141,6 +142,14 @@ export function checkPullProfiles(cfg: ConfigForPulls, ctx: z.RefinementCtx): vo
     for (const key of ['source', 'destination'] as const) {
       if (!Object.hasOwn(cfg.connections, p[key].connection)) {
         ctx.addIssue({ code: 'custom', path: [...path, key, 'connection'], message: `no connection named "${p[key].connection}"` });
+      }
+      // Never a system schema, either way (the control schema is refused when a pull starts).
+      if (SYSTEM_SCHEMAS.includes(p[key].database.toLowerCase())) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, key, 'database'],
+          message: `"${p[key].database}" is a system schema and is never a valid ${key}`,
+        });
       }
     }
     if (p.workspaceConnection) {

@@ -48,6 +48,18 @@ function findProtectedSchemaProblem(config: DbferryConfig, ref: DatabaseRef, sid
   return null;
 }
 
+/**
+ * The checks any read of `source` must pass (backups, pulls, and copies through findCopyRequestProblem):
+ * the connection exists, and the database is neither a system schema (`mysql` holds the password
+ * hashes) nor dbferry's control schema (everyone's token hashes), in any letter case.
+ */
+export function findSourceProblem(config: DbferryConfig, source: DatabaseRef): RequestProblem | null {
+  if (!Object.hasOwn(config.connections, source.connection)) {
+    return { field: 'source.connection', message: `no connection named "${source.connection}"`, kind: 'invalid' };
+  }
+  return findProtectedSchemaProblem(config, source, 'source');
+}
+
 /** True when two refs name the same database on the same server (possibly through two connections). */
 export function sameDatabase(config: DbferryConfig, a: DatabaseRef, b: DatabaseRef): boolean {
   return a.database === b.database && (a.connection === b.connection || serverOf(config, a.connection) === serverOf(config, b.connection));

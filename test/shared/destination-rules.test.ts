@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
-import { findCopyRequestProblem, findDestinationProblem } from '../../src/shared/copy-rules.ts';
+import { findCopyRequestProblem, findDestinationProblem, findSourceProblem } from '../../src/shared/copy-rules.ts';
 
 const config = parseConfig(
   JSON.stringify({
@@ -109,5 +109,32 @@ describe('the destination rules shared by copies and restores', () => {
         destination: { connection: 'staging', database: 'x' },
       }),
     ).toBeNull();
+  });
+});
+
+describe('the source rules shared by backups and pulls', () => {
+  it('refuses a system schema or the control schema as a backup source, in any case, naming source.database', () => {
+    for (const database of ['mysql', 'MySQL', 'sys', 'performance_schema', 'INFORMATION_SCHEMA', config.control.database.toUpperCase()]) {
+      expect(findSourceProblem(config, { connection: config.control.connection, database }), database).toMatchObject({
+        field: 'source.database',
+        kind: 'forbidden',
+      });
+    }
+    expect(findSourceProblem(config, { connection: 'nope', database: 'shop' })).toMatchObject({
+      field: 'source.connection',
+      kind: 'invalid',
+    });
+    expect(findSourceProblem(config, { connection: config.control.connection, database: 'shop' })).toBeNull();
+  });
+
+  it('refuses a pull profile whose source or destination is a system schema, naming the field', () => {
+    const text = (source: string, destination: string) =>
+      JSON.stringify({
+        connections: { a: { host: 'h', user: 'u', allowWrite: true } },
+        control: { connection: 'a' },
+        pulls: { p: { source: { connection: 'a', database: source }, destination: { connection: 'a', database: destination } } },
+      });
+    expect(() => parseConfig(text('MySQL', 'dev'), 'cfg')).toThrow(/pulls\.p\.source\.database: "MySQL" is a system schema/);
+    expect(() => parseConfig(text('shop', 'sys'), 'cfg')).toThrow(/pulls\.p\.destination\.database: "sys" is a system schema/);
   });
 });

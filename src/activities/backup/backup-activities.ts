@@ -8,6 +8,7 @@ import type { DatabaseRef } from '../../workflows/copy/contracts.ts';
 import type { ActivityDeps } from '../deps.ts';
 import { databaseCharset, estimateDatabaseBytes } from '../mysql/databases.ts';
 import { storageActivityFailure, targetStore } from '../storage/streams.ts';
+import { findSourceProblem } from '../../shared/copy-rules.ts';
 import { killOrphanedTool, toolVersion } from '../tools/tools.ts';
 import { backupPidFile, backupScratchDir, mydumperToStore, mysqldumpToStore } from './dump-to-store.ts';
 
@@ -38,6 +39,13 @@ export function createBackupActivities(deps: Pick<ActivityDeps, 'config' | 'pool
   return {
     /** Refuses a backup that cannot run (unknown source or target, missing database) before any tool starts. */
     async validateBackup({ source, target }: { source: DatabaseRef; target: string }): Promise<void> {
+      const problem = findSourceProblem(deps.config, source);
+      if (problem) {
+        throw ApplicationFailure.nonRetryable(
+          `${problem.field}: ${problem.message}`,
+          problem.kind === 'forbidden' ? 'SourceForbidden' : 'InvalidRequest',
+        );
+      }
       const pool = (() => {
         try {
           return deps.pools.get(source.connection);

@@ -2,6 +2,7 @@
 import type { DbferryConfig } from '../../config/schema.ts';
 import type { DatabaseRef } from '../../workflows/copy/contracts.ts';
 import { checkCallbackUrl } from '../callback-url.ts';
+import { findSourceProblem } from '../../shared/copy-rules.ts';
 import { ApiError } from '../errors.ts';
 
 /** Refuses an unknown target, naming `field` and listing the configured ones. */
@@ -20,9 +21,8 @@ export async function checkBackupRequest(
   config: DbferryConfig,
   req: { source: DatabaseRef; target: string; callbackUrl?: string | null | undefined },
 ): Promise<void> {
-  if (!Object.hasOwn(config.connections, req.source.connection)) {
-    throw new ApiError('BAD_REQUEST', `no connection named "${req.source.connection}"`, 'source.connection');
-  }
+  const problem = findSourceProblem(config, req.source);
+  if (problem) throw new ApiError(problem.kind === 'forbidden' ? 'FORBIDDEN' : 'BAD_REQUEST', problem.message, problem.field);
   checkTarget(config, req.target);
   if (req.callbackUrl) await checkCallbackUrl(req.callbackUrl, config.webhooks.allowPrivateNetworks, 'callbackUrl');
 }

@@ -375,6 +375,21 @@ describe('the authorization matrix', () => {
     expect(next[0]!.id).toBeLessThan(page[1]!.id);
   });
 
+  it('never backs up a system schema or the control schema, not even for an admin', async () => {
+    for (const database of ['mysql', 'MYSQL', stack.config.control.database]) {
+      await expect(
+        stack.admin.client.backups.trigger.mutate({ source: { connection: 'local', database }, target: 's3' }),
+      ).rejects.toMatchObject({
+        data: { code: 'FORBIDDEN' },
+        message: expect.stringMatching(/^source\.database: .* is (a system schema|dbferry's control schema)/),
+      });
+    }
+    const started = [];
+    for await (const w of stack.temporal.workflow.list({ query: `DbferryRequestedBy = 'admin' AND WorkflowType = 'backupDatabase'` }))
+      started.push(w);
+    expect(started).toEqual([]);
+  });
+
   it('keeps pulls.cleanup for admins', async () => {
     await expect(stack.alice.client.pulls.cleanup.mutate({ maxAgeMinutes: 1, dryRun: true })).rejects.toMatchObject({
       data: { code: 'FORBIDDEN' },
