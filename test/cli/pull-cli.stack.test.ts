@@ -35,8 +35,8 @@ describe('dbferry pull, pulls and cleanup', () => {
     await stack?.stop();
   });
 
-  const dbferry = (args: string[]) =>
-    run(process.execPath, ['bin/dbferry.js', ...args], { env }).then(
+  const dbferry = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
+    run(process.execPath, ['bin/dbferry.js', ...args], { env: { ...env, ...extra } }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
       (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
     );
@@ -77,12 +77,12 @@ describe('dbferry pull, pulls and cleanup', () => {
     const old = workspaceName(Math.floor(Date.now() / 1000) - 3 * 3600, 'clitest');
     await query(`CREATE DATABASE \`${old}\``);
     try {
-      const dry = await dbferry(['cleanup', '--max-age', '60']);
+      const dry = await dbferry(['cleanup', '--max-age', '60'], { DBFERRY_TOKEN: stack.admin.token });
       expect(dry.code).toBe(0);
       expect(dry.stdout).toContain(`local: ${old} (`);
       expect(dry.stdout).toContain('Nothing dropped: pass --force');
       expect(await query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [old])).toHaveLength(1);
-      const forced = await dbferry(['cleanup', '--max-age', '60', '--force']);
+      const forced = await dbferry(['cleanup', '--max-age', '60', '--force'], { DBFERRY_TOKEN: stack.admin.token });
       expect(forced.stdout).toMatch(/Dropped \d+ workspace\(s\)/);
       expect(await query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [old])).toEqual([]);
     } finally {

@@ -14,6 +14,7 @@ import { parseManifest } from '../catalog/manifests.ts';
 import type { MysqlPools } from '../mysql/pools.ts';
 import type { BackupStores } from '../storage/stores.ts';
 import { storageActivityFailure, targetStore } from '../storage/streams.ts';
+import { PermanentStorageError } from '../storage/store.ts';
 
 /** What a workflow hands over: its type, the user it runs for and the parts of its input that name resources. */
 export type AuthorizeRunInput = { requestedBy: string } & (
@@ -30,6 +31,12 @@ export interface AccessDeps {
   pools: MysqlPools;
   stores: BackupStores;
 }
+
+/** A missing object, as a file target (ENOENT) or S3 (NoSuchKey) says it. */
+const isNotFound = (error: unknown): boolean => {
+  const e = error as { code?: unknown; cause?: { code?: unknown } } | null;
+  return e?.code === 'ENOENT' || e?.code === 'NoSuchKey' || (error instanceof PermanentStorageError && error.code === 'NoSuchKey');
+};
 
 const refuse = (message: string): ApplicationFailure => ApplicationFailure.nonRetryable(message, 'PermissionDenied');
 
@@ -48,6 +55,8 @@ export function createAccessActivities(deps: AccessDeps) {
           const manifest = parseManifest(await target.getJson(manifestKeyFor(input.key)), `${target.url}/${manifestKeyFor(input.key)}`);
           return { ...input, backupSource: manifest.source.connection };
         } catch (error) {
+          // No manifest, no backup: the restore's own validation refuses it, naming what is missing.
+          if (isNotFound(error)) return { ...input, backupSource: null };
           throw storageActivityFailure(error);
         }
       }

@@ -97,10 +97,10 @@ describe('a pull that is cancelled, stalls or is orphaned', () => {
     const recent = workspaceName(now - 60, 'sweepnew');
     await query(`CREATE DATABASE \`${old}\`; CREATE DATABASE \`${recent}\``);
     try {
-      const dry = await stack.alice.client.pulls.cleanup.mutate({ maxAgeMinutes: 60, dryRun: true });
+      const dry = await stack.admin.client.pulls.cleanup.mutate({ maxAgeMinutes: 60, dryRun: true });
       expect(dry).toContainEqual({ connection: 'local', workspace: old, ageMinutes: expect.any(Number) });
       expect(await schemaExists(old)).toBe(true);
-      const swept = await stack.alice.client.pulls.cleanup.mutate({ maxAgeMinutes: 60 });
+      const swept = await stack.admin.client.pulls.cleanup.mutate({ maxAgeMinutes: 60 });
       expect(swept.map((s) => s.workspace)).toContain(old);
       expect(swept.map((s) => s.workspace)).not.toContain(recent);
       expect(await schemaExists(old)).toBe(false);

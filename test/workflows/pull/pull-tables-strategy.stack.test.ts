@@ -238,7 +238,7 @@ describe('a sanitized pull with the tables strategy (prefixed tables in the sour
       await query(`CREATE TABLE \`${source}\`.\`${t}\` (id INT PRIMARY KEY)`);
     }
     try {
-      const swept = await stack.alice.client.pulls.cleanup.mutate({ maxAgeMinutes: 60 });
+      const swept = await stack.admin.client.pulls.cleanup.mutate({ maxAgeMinutes: 60 });
       expect(swept).toContainEqual({ connection: expect.any(String), workspace: old, ageMinutes: expect.any(Number), inDatabase: source });
       expect((await prefixedTables(source)).sort()).toEqual([`${recent}_t_users`, ...lookalikes].sort());
       // Every other table of the source is still there, unchanged.
