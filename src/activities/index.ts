@@ -10,6 +10,7 @@ import { createSchemaObjectActivities } from './mysql/schema-objects.ts';
 import { createWebhookActivities } from './webhooks/deliver-webhook.ts';
 import { createPullActivities } from './pull/pull-activities.ts';
 import { createAccessActivities } from './access/authorize-run.ts';
+import { createGrantActivities } from './grants/expire-grants.ts';
 
 /** Every activity the worker registers, bound to the worker's long-lived clients. */
 export function createActivities(deps: ActivityDeps) {
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPullActivities(deps),
     ...createPhysicalActivities({ config, pools, stores }),
     ...createAccessActivities({ config, pools, stores }),
+    ...createGrantActivities({ config, pools }),
   };
 }
 

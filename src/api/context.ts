@@ -11,6 +11,7 @@ import { PhysicalService } from './physical/service.ts';
 import { PhysicalPlanService } from './physical/plans.ts';
 import { PullService } from './pull/service.ts';
 import { AccessService } from './access/service.ts';
+import { GrantService } from './grants/service.ts';
 
 /** The services every request may use; routers and REST routes reach them only through here. */
 export interface ApiServices {
@@ -23,6 +24,7 @@ export interface ApiServices {
   physicalPlans: PhysicalPlanService;
   pulls: PullService;
   access: AccessService;
+  grants: GrantService;
 }
 
 /** The tRPC context: the services and the caller (null without a valid token). */
@@ -45,5 +47,6 @@ export function createServices(deps: ApiDeps): ApiServices {
     physicalPlans: new PhysicalPlanService(deps),
     pulls: new PullService(deps),
     access: new AccessService(deps),
+    grants: new GrantService(deps),
   };
 }

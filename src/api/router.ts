@@ -6,6 +6,7 @@ import { restoresRouter } from './backup/restores-router.ts';
 import { schedulesRouter } from './backup/schedules-router.ts';
 import { pullsRouter } from './pull/router.ts';
 import { accessRouter, auditRouter } from './access/router.ts';
+import { grantsRouter, transfersRouter } from './grants/router.ts';
 
 /** The whole tRPC API; other services import this type for a typed client (see src/client.ts). */
 export const appRouter = router({
@@ -16,6 +17,8 @@ export const appRouter = router({
   pulls: pullsRouter,
   access: accessRouter,
   audit: auditRouter,
+  grants: grantsRouter,
+  transfers: transfersRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -5,6 +5,7 @@ import { backupRoutes } from './backup/routes.ts';
 import { copyRoutes } from './copy/routes.ts';
 import { physicalRoutes } from './physical/routes.ts';
 import { pullRoutes } from './pull/routes.ts';
+import { grantRoutes } from './grants/routes.ts';
 import { openApiDocument } from './rest/openapi.ts';
 import { restRoute, type AnyRestRoute } from './rest/route.ts';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from './limits/unavailable.ts';
@@ -42,11 +43,19 @@ export const restTables: Record<string, readonly AnyRestRoute[]> = {
   backup: backupRoutes,
   physical: physicalRoutes,
   pull: pullRoutes,
+  grants: grantRoutes,
   system: systemRoutes,
 };
 
 // The physical routes come before the backup log's `/api/v1/backups/{id}`, which would also match them.
-export const restRoutes: readonly AnyRestRoute[] = [...copyRoutes, ...physicalRoutes, ...backupRoutes, ...pullRoutes, ...systemRoutes];
+export const restRoutes: readonly AnyRestRoute[] = [
+  ...copyRoutes,
+  ...physicalRoutes,
+  ...backupRoutes,
+  ...pullRoutes,
+  ...grantRoutes,
+  ...systemRoutes,
+];
 
 let document: ReturnType<typeof openApiDocument> | undefined;
 /** The OpenAPI document, generated once from the tables. */

@@ -96,6 +96,10 @@ export async function startApi(
   if (Object.keys(config.pulls).length) {
     await services.pulls.ensureCleanupSchedule().catch((e: Error) => console.error(`pull cleanup schedule: ${e.message}`));
   }
+  // Issue 12: the grant expiry sweep exists once any grant does (creating the first one makes it too).
+  if ((await services.grants.grants.count().catch(() => 0)) > 0) {
+    await services.grants.ensureExpirySchedule().catch((e: Error) => console.error(`grant expiry schedule: ${e.message}`));
+  }
   // Every request takes one from its caller's bucket: the token's once it is verified, else the client address's.
   const limiter = new RateLimiter(config.api.rateLimit);
   const authenticate = async (req: IncomingMessage): Promise<AuthenticatedUser | null> => {

@@ -7,6 +7,7 @@ import { cancelCommand, copyCommand, describeCliError, statusCommand } from './u
 import { backupCommand, backupsCommand, restoreCommand } from './backup-commands.ts';
 import { scheduleCommand } from './schedule-commands.ts';
 import { cleanupCommand, pullCommand, pullsCommand } from './pull-commands.ts';
+import { grantCommand, transfersCommand } from './grant-commands.ts';
 
 const USAGE = `usage: dbferry <command>
 
@@ -45,6 +46,10 @@ const USAGE = `usage: dbferry <command>
                               a sanitized, subsetted pull (profiles live in the config's "pulls")
   pulls [list] [--limit N] [--json] | get ID [--json] | cancel ID
   cleanup [--max-age 60] [--force]   drop pull workspaces older than max-age minutes
+  grant create NAME --site-url URL --profile P [limits, tables, --ip, --hours, --password-env VAR, --expires-in 30d]
+                              a pull grant (admin token; its token is printed once, last line)
+  grant update|list|get|approve|suspend|reactivate|revoke|regenerate-token|delete NAME   (see dbferry grant)
+  transfers list [--grant NAME] [--status S] [--direction D] [--table T] [--since ISO] | approve ID | deny ID --reason R
 
 The config file is named by DBFERRY_CONFIG; user commands call the API at DBFERRY_URL
 (default http://127.0.0.1:8080) with DBFERRY_TOKEN.`;
@@ -90,6 +95,11 @@ async function main(argv: string[]): Promise<number> {
       return pullsCommand(args);
     case 'cleanup':
       return cleanupCommand(args);
+    case 'grant':
+    case 'grants':
+      return grantCommand(args);
+    case 'transfers':
+      return transfersCommand(args);
     case undefined:
     case 'help':
     case '--help':

@@ -5,12 +5,12 @@ export const ROLES = ['admin', 'operator', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** The API's domains; a scope is `<domain>:read`, `<domain>:write`, `<domain>:*` or `*`. */
-export const DOMAINS = ['copies', 'backups', 'schedules', 'restores', 'pulls', 'access', 'audit'] as const;
+export const DOMAINS = ['copies', 'backups', 'schedules', 'restores', 'pulls', 'access', 'audit', 'grants', 'transfers'] as const;
 export type Domain = (typeof DOMAINS)[number];
 export type Scope = `${Domain}:read` | `${Domain}:write`;
 
-/** Domains only admins reach, whatever the token's scopes. */
-const ADMIN_DOMAINS: ReadonlySet<Domain> = new Set(['access', 'audit']);
+/** Domains only admins reach, whatever the token's scopes: pull grants let people outside read our data, so admins manage them. */
+const ADMIN_DOMAINS: ReadonlySet<Domain> = new Set(['access', 'audit', 'grants', 'transfers']);
 /** Single procedures only admins may call, though their domain is open to operators. */
 export const ADMIN_ONLY_PROCEDURES: ReadonlySet<string> = new Set(['pulls.cleanup']);
 

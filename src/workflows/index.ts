@@ -7,3 +7,4 @@ export { restoreChain } from './physical/restore-chain.ts';
 export { deliverWebhookWorkflow } from './runs/deliver-webhook.ts';
 export { sanitizedPull } from './pull/sanitized-pull.ts';
 export { sanitizedPullDryRun, cleanupPullWorkspaces } from './pull/pull-workspaces.ts';
+export { expireGrants } from './grants/expire-grants.ts';
