@@ -14,9 +14,20 @@ export function grantsOf(entry: AccessConfig['users'][string]): Grant[] {
   ];
 }
 
+/** The API and the workers apply the same file when they start together: a deadlock between them is tried again. */
+const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+
 export async function applyAccessConfig(access: AccessConfig, users: UserStore, permissions: PermissionStore): Promise<void> {
   for (const [name, entry] of Object.entries(access.users)) {
     const user = await users.ensure(name, entry.role);
-    await permissions.syncFromConfig(user.id, grantsOf(entry));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await permissions.syncFromConfig(user.id, grantsOf(entry));
+        break;
+      } catch (error) {
+        if (attempt >= 5 || !RETRYABLE.has((error as { code?: string }).code ?? '')) throw error;
+        await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 100));
+      }
+    }
   }
 }
