@@ -1,7 +1,7 @@
 // The API process: deps created once, tRPC under /trpc and the REST dispatcher for everything else.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type GrpcRetryOptions } from '@temporalio/client';
 import { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import type { DbferryConfig } from '../config/schema.ts';
@@ -48,16 +48,34 @@ const TEMPORAL_ATTEMPTS = 4;
  * The API's Temporal connection. The API starts even while Temporal does not answer (its requests
  * that need Temporal answer 503 and /healthz says so until it does).
  */
-async function connectTemporal(address: string): Promise<Connection> {
-  const connection = Connection.lazy({
-    address,
-    connectTimeout: '5s',
-    interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: TEMPORAL_ATTEMPTS }))],
-  });
+async function connectTemporal(address: string): Promise<{ connection: Connection; close(): Promise<void> }> {
+  // A call the API has stopped waiting for (a 503 already answered) may still be retrying: once the
+  // API closes, no retry is scheduled, and the close waits for those already scheduled, whose timer
+  // would otherwise start a call on the closed channel (an uncaught "Channel has been shut down").
+  const base = defaultGrpcRetryOptions({ maxAttempts: TEMPORAL_ATTEMPTS });
+  let closing = false;
+  let lastRetryAt = 0;
+  const retry: GrpcRetryOptions = {
+    retryableDecider: (attempt, status) => !closing && base.retryableDecider(attempt, status),
+    delayFunction: (attempt, status) => {
+      const ms = base.delayFunction(attempt, status);
+      lastRetryAt = Math.max(lastRetryAt, Date.now() + ms);
+      return ms;
+    },
+  };
+  const connection = Connection.lazy({ address, connectTimeout: '5s', interceptors: [makeGrpcRetryInterceptor(retry)] });
   await connection.ensureConnected().catch((error: Error) => {
     console.error(`Temporal at ${address} does not answer (${error.message}); the API starts, and answers 503 where it needs Temporal`);
   });
-  return connection;
+  return {
+    connection,
+    async close() {
+      closing = true;
+      const wait = lastRetryAt + 100 - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      await connection.close();
+    },
+  };
 }
 
 /** Starts the HTTP API: tRPC under /trpc, the REST route tables (seed routes under /api, /healthz) beside it. */
@@ -69,7 +87,7 @@ export async function startApi(
   const pools = new MysqlPools(config);
   const controlPool = pools.get(config.control.connection);
   await migrateControlSchema(controlPool, config.control.database);
-  const connection = await connectTemporal(env.TEMPORAL_ADDRESS);
+  const { connection, close: closeTemporal } = await connectTemporal(env.TEMPORAL_ADDRESS);
   const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   const db = config.control.database;
   const users = new UserStore(controlPool, db);
@@ -162,7 +180,7 @@ export async function startApi(
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await connection.close();
+      await closeTemporal();
       deps.stores.close();
       await pools.close();
     },

@@ -323,7 +323,7 @@ describe('the authorization matrix', () => {
     const listed = (await stack.admin.client.access.tokens.list.query({ user: 'bob' })).find((t) => t.id === created.id);
     expect(listed).toMatchObject({ name: 'ci', scopes: ['copies:*'], revokedAt: null });
     expect(listed?.lastUsedAt).not.toBeNull();
-    expect(JSON.stringify(listed)).not.toContain(created.token.split('_').at(-1));
+    expect(JSON.stringify(listed)).not.toContain(created.token.replace(/^dbf_\d+_/, ''));
     await stack.admin.client.access.tokens.revoke.mutate({ id: created.id });
     await expect(ci.copies.list.query()).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED' } });
     await expect(stack.admin.client.access.tokens.revoke.mutate({ id: created.id })).rejects.toMatchObject({ data: { code: 'NOT_FOUND' } });
@@ -368,9 +368,9 @@ describe('the authorization matrix', () => {
     expect(has('user.disable', 'admin')).toBe(true);
     const text = JSON.stringify(entries);
     for (const secret of [stack.alice.token, stack.admin.token, olgaToken, GUARDED_PASSWORD])
-      expect(text).not.toContain(secret.split('_').at(-1));
+      expect(text).not.toContain(secret.replace(/^dbf_\d+_/, ''));
     const [rows] = await stack.api.deps.controlPool.query(`SELECT * FROM \`${stack.config.control.database}\`.audit_log`);
-    expect(JSON.stringify(rows)).not.toContain(stack.alice.token.split('_').at(-1));
+    expect(JSON.stringify(rows)).not.toContain(stack.alice.token.replace(/^dbf_\d+_/, ''));
     const page = await stack.admin.client.audit.list.query({ limit: 2, actor: 'admin' });
     expect(page).toHaveLength(2);
     const next = await stack.admin.client.audit.list.query({ limit: 2, actor: 'admin', before: page[1]!.id });
