@@ -19,9 +19,9 @@ import { cleanupFailureIsReported, runsAreAuthorized, toolErrorAfterCancelIsCanc
 import { catalogActivity } from './activity-options.ts';
 import type { Activities } from '../../activities/index.ts';
 import type { AuthorizeRunInput } from '../../activities/access/authorize-run.ts';
+import { trackRunState, type RunState, type RunOutcome, type RunStatus } from './run-state.ts';
 
 const { authorizeRun } = proxyActivities<Activities>(catalogActivity);
-import { trackRunState, type RunState, type RunOutcome, type RunStatus } from './run-state.ts';
 
 export type Range = readonly [number, number];
 
