@@ -2,8 +2,9 @@
 // the connections and targets the same file declares.
 import { z } from 'zod';
 import { ROLES, RESOURCE_ACTIONS } from '../control/policy.ts';
+import { USER_NAME } from '../control/users.ts';
 
-const userName = z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'letters, digits, _ . @ -; at most 64');
+const userName = z.string().regex(USER_NAME, 'letters, digits, _ . @ -; at most 64');
 const actionsOf = <K extends keyof typeof RESOURCE_ACTIONS>(kind: K) => z.array(z.enum(RESOURCE_ACTIONS[kind])).min(1);
 
 export const accessUserSchema = z

@@ -2,7 +2,7 @@
 // knows them for one server by its identity, so the control schema cannot be written through the
 // alias, and two copies into one database through the two connections exclude each other (409).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropDatabases, rootConnection, uniqueDbName } from '../harness/mysql.ts';
+import { databaseExists, dropDatabases, rootConnection, uniqueDbName } from '../harness/mysql.ts';
 import { startTestStack, waitForCopy, type TestStack } from '../harness/stack.ts';
 
 /** The local server's socket, as the server itself reports it. */
@@ -28,16 +28,6 @@ async function runCount(stack: TestStack): Promise<number> {
     await conn.end();
   }
 }
-
-const databaseExists = async (name: string): Promise<boolean> => {
-  const conn = await rootConnection();
-  try {
-    const [rows] = (await conn.query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [name])) as unknown as [unknown[]];
-    return rows.length > 0;
-  } finally {
-    await conn.end();
-  }
-};
 
 describe('one server through two connections', () => {
   let stack: TestStack;

@@ -35,3 +35,14 @@ export async function dropDatabases(...names: string[]): Promise<void> {
     await conn.end();
   }
 }
+
+/** Whether a database exists (a refused or cleaned-up run must leave none behind). */
+export async function databaseExists(name: string): Promise<boolean> {
+  const conn = await rootConnection();
+  try {
+    const [rows] = await conn.query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [name]);
+    return (rows as unknown[]).length > 0;
+  } finally {
+    await conn.end();
+  }
+}

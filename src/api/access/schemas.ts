@@ -1,8 +1,9 @@
 // What admins send to `access.*` and `audit.list`: users, tokens, permissions and audit queries.
 import { z } from 'zod';
 import { ROLES, RESOURCE_ACTIONS, parseScopes } from '../../control/policy.ts';
+import { USER_NAME } from '../../control/users.ts';
 
-export const userNameSchema = z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'letters, digits, _ . @ -; at most 64');
+export const userNameSchema = z.string().regex(USER_NAME, 'letters, digits, _ . @ -; at most 64');
 const resourceName = z.union([z.literal('*'), z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a connection or target name, or *')]);
 
 export const createUserInputSchema = z.object({ name: userNameSchema, role: z.enum(ROLES).default('operator') }).strict();

@@ -2,7 +2,7 @@
 // token shown once), settings, the lifecycle (approve, suspend, reactivate, revoke, each with who,
 // when and why), token regeneration, stats, and the expiry schedule. Every change is audited; no
 // audit entry, log line or error holds a token, a hash, a password or the site URL.
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
+import { EnsuredSchedule } from '../runs/sweep-schedule.ts';
 import type { AuthenticatedUser } from '../../control/tokens.ts';
 import {
   GrantExistsError,
@@ -39,7 +39,7 @@ const PAST_TENSE: Record<GrantTransition, string> = {
 export class GrantService {
   readonly grants: GrantStore;
   readonly transfers: TransferStore;
-  #scheduleEnsured: Promise<void> | null = null;
+  #schedule: EnsuredSchedule | null = null;
   constructor(private readonly deps: ApiDeps) {
     this.grants = new GrantStore(deps.controlPool, deps.config.control.database);
     this.transfers = new TransferStore(deps.controlPool, deps.config.control.database);
@@ -217,27 +217,15 @@ export class GrantService {
 
   /** Creates the expiry sweep's schedule once (every 5 minutes: grants past their date or limits become `expired`). */
   ensureExpirySchedule(): Promise<void> {
-    this.#scheduleEnsured ??= this.deps.temporal.schedule
-      .create({
-        scheduleId: grantExpiryScheduleId(this.deps.config.taskQueue),
-        spec: { intervals: [{ every: '5 minutes' }] },
-        action: {
-          type: 'startWorkflow',
-          workflowType: 'expireGrants',
-          taskQueue: this.deps.config.taskQueue,
-          workflowId: `grant-expiry:scheduled:${this.deps.config.taskQueue}`,
-          args: [],
-        },
-        policies: { overlap: ScheduleOverlapPolicy.SKIP },
-      })
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          if (error instanceof ScheduleAlreadyRunning) return;
-          this.#scheduleEnsured = null;
-          throw error;
-        },
-      );
-    return this.#scheduleEnsured;
+    const { taskQueue } = this.deps.config;
+    this.#schedule ??= new EnsuredSchedule(this.deps.temporal, {
+      scheduleId: grantExpiryScheduleId(taskQueue),
+      every: '5 minutes',
+      workflowType: 'expireGrants',
+      workflowId: `grant-expiry:scheduled:${taskQueue}`,
+      taskQueue,
+      args: [],
+    });
+    return this.#schedule.ensure();
   }
 }

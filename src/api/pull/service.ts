@@ -1,7 +1,8 @@
 // Starting, reading, listing, cancelling and dry-running sanitized pulls, and their hourly orphan sweep.
+import { EnsuredSchedule } from '../runs/sweep-schedule.ts';
 import { runNeeds } from '../../control/run-needs.ts';
 import { randomUUID } from 'node:crypto';
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import type { AuthenticatedUser } from '../../control/tokens.ts';
 import type { RunRecord } from '../../control/runs.ts';
 import type { DbferryConfig } from '../../config/schema.ts';
@@ -33,7 +34,7 @@ export interface PullView extends Omit<PullState, 'mode'> {
 export const pullCleanupScheduleId = (taskQueue: string): string => `pull-workspace-cleanup:${taskQueue}`;
 
 export class PullService {
-  #scheduleEnsured: Promise<void> | null = null;
+  #schedule: EnsuredSchedule | null = null;
   readonly #runs: RunService<PullState, PullView>;
   constructor(private readonly deps: ApiDeps) {
     this.#runs = new RunService(deps, {
@@ -156,28 +157,16 @@ export class PullService {
 
   /** Creates the hourly orphan sweep once (seed 002: cleanup is scheduled automatically). */
   ensureCleanupSchedule(): Promise<void> {
-    this.#scheduleEnsured ??= this.deps.temporal.schedule
-      .create({
-        scheduleId: pullCleanupScheduleId(this.deps.config.taskQueue),
-        spec: { intervals: [{ every: '1 hour' }] },
-        action: {
-          type: 'startWorkflow',
-          workflowType: 'cleanupPullWorkspaces',
-          taskQueue: this.deps.config.taskQueue,
-          workflowId: `pull-cleanup:scheduled:${this.deps.config.taskQueue}`,
-          args: [{ maxAgeMinutes: 60 }],
-        },
-        policies: { overlap: ScheduleOverlapPolicy.SKIP },
-      })
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          if (error instanceof ScheduleAlreadyRunning) return;
-          this.#scheduleEnsured = null;
-          throw error;
-        },
-      );
-    return this.#scheduleEnsured;
+    const { taskQueue } = this.deps.config;
+    this.#schedule ??= new EnsuredSchedule(this.deps.temporal, {
+      scheduleId: pullCleanupScheduleId(taskQueue),
+      every: '1 hour',
+      workflowType: 'cleanupPullWorkspaces',
+      workflowId: `pull-cleanup:scheduled:${taskQueue}`,
+      taskQueue,
+      args: [{ maxAgeMinutes: 60 }],
+    });
+    return this.#schedule.ensure();
   }
 }
 

@@ -9,18 +9,8 @@ import { restRoutes } from '../../../src/api/routes.ts';
 import { procedureScope, refuseScope, type Principal, type Scope } from '../../../src/control/policy.ts';
 import { createDbferryClient } from '../../../src/client.ts';
 import { createBulkDatabase } from '../../harness/bulk.ts';
-import { dropDatabases, rootConnection, uniqueDbName } from '../../harness/mysql.ts';
+import { databaseExists, dropDatabases, uniqueDbName } from '../../harness/mysql.ts';
 import { EVERYTHING, GUARDED_PASSWORD, startTestStack, waitForCopy, type TestStack } from '../../harness/stack.ts';
-
-async function databaseExists(name: string): Promise<boolean> {
-  const conn = await rootConnection();
-  try {
-    const [rows] = await conn.query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [name]);
-    return (rows as unknown[]).length > 0;
-  } finally {
-    await conn.end();
-  }
-}
 
 interface Caller {
   label: string;
